@@ -1,0 +1,75 @@
+"""The `sessionrec` command line (DESIGN §7). The desktop app is the default command.
+
+Each subcommand lives in `app/commands/<name>.py` with `add_arguments(parser)`
+and `run(args, ctx) -> int`; heavy imports (Qt, boto3, PyAV) happen inside
+`run`, so `sessionrec list` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from app import __version__
+from app.commands.context import EXIT_USAGE, CommandContext
+from app.paths import ensure_data_dir, resolve_data_dir
+
+# name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "gui": ("app.commands.gui", "start the desktop app (the default)"),
+    "record": ("app.commands.record", "record headless, export the zip, print the session id"),
+    "list": ("app.commands.list_cmd", "list sessions with their upload status"),
+    "config": ("app.commands.config", "show, set or test the S3 settings"),
+    "upload": ("app.commands.upload", "queue sessions for upload; --wait runs until they finish"),
+    "retry": ("app.commands.retry", "retry a failed upload"),
+    "cancel": ("app.commands.cancel", "cancel a pending or running upload"),
+    "queue": ("app.commands.queue", "restore the upload queue from disk and run it"),
+    "demo-s3": ("app.commands.demo_s3", "start a local S3-compatible server and point config at it"),
+}
+
+
+def _load(module_name: str) -> ModuleType:
+    return importlib.import_module(module_name)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sessionrec",
+        description="Record screen sessions and upload them to S3.",
+    )
+    parser.add_argument("--version", action="version", version=f"sessionrec {__version__}")
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="where sessions and settings live (default: $SESSIONREC_DATA_DIR, "
+        "else the platform's user-data folder)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        _load(module_name).add_arguments(command_parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = args.command or "gui"
+    data_dir = resolve_data_dir(args.data_dir)
+    try:
+        ensure_data_dir(data_dir)
+    except OSError as exc:
+        print(f"sessionrec: cannot use the data folder {data_dir}: {exc.strerror or exc}.",
+              file=sys.stderr)
+        return EXIT_USAGE
+    ctx = CommandContext(data_dir=data_dir)
+    if args.command is None:
+        # `sessionrec` alone starts the window; give the gui command its defaults.
+        gui_parser = argparse.ArgumentParser(prog="sessionrec gui")
+        _load(COMMANDS["gui"][0]).add_arguments(gui_parser)
+        args = gui_parser.parse_args([], namespace=args)
+    result: int = _load(COMMANDS[command][0]).run(args, ctx)
+    return result

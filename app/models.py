@@ -1,0 +1,156 @@
+"""The on-disk records of DESIGN §4 as typed dataclasses (camelCase on disk)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from app.jsonfile import SchemaError
+from app.jsonrecord import JsonRecord
+
+SCHEMA_VERSION = 1
+
+UploadStatus = Literal["not_uploaded", "pending", "uploading", "done", "failed"]
+UPLOAD_STATUSES: tuple[UploadStatus, ...] = (
+    "not_uploaded", "pending", "uploading", "done", "failed",
+)
+
+
+def _check_schema_version(version: int, name: str) -> None:
+    if version < 1:
+        raise SchemaError(f"{name}.schemaVersion must be 1 or more")
+    if version > SCHEMA_VERSION:
+        raise SchemaError(
+            f"{name} was written by a newer sessionrec (schema {version}); update sessionrec"
+        )
+
+
+@dataclass(frozen=True)
+class ScreenRect(JsonRecord):
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class PauseSpan(JsonRecord):
+    """A pause in a recording, as ms since session start on the session clock."""
+
+    start_ms: int
+    end_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class SessionMeta(JsonRecord):
+    session_id: str
+    created_at: int
+    schema_version: int = SCHEMA_VERSION
+    app_version: str = ""
+    ended_at: int | None = None
+    action_count: int = 0
+    screenshot_count: int = 0
+    fps: float = 0.0
+    screen: ScreenRect | None = None
+    duration_ms: int = 0
+    frame_count: int = 0
+    dropped_frames: int = 0
+    video_ref: str | None = None
+    zip_path: str | None = None
+    file_size_bytes: int | None = None
+    zip_sha256: str | None = None
+    recovered: bool = False
+    mask_keys: bool = False
+    pauses: list[PauseSpan] = field(default_factory=list)
+    # One sentence when the recording stopped on an error (disk full, capture stalled).
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_schema_version(self.schema_version, "session-meta")
+        if self.action_count < 0 or self.screenshot_count < 0 or self.frame_count < 0:
+            raise SchemaError("session-meta counts must not be negative")
+
+
+@dataclass(frozen=True)
+class UploadedPart(JsonRecord):
+    part_number: int
+    etag: str
+    checksum: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class MultipartState(JsonRecord):
+    upload_id: str
+    part_size: int
+    file_size: int
+    file_mtime_ns: int
+    parts: list[UploadedPart] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class UploadState(JsonRecord):
+    session_id: str
+    status: UploadStatus
+    created_at: int
+    updated_at: int
+    schema_version: int = SCHEMA_VERSION
+    s3_key: str | None = None
+    bytes_uploaded: int = 0
+    total_bytes: int = 0
+    retry_count: int = 0
+    max_retries: int = 10
+    last_error: str | None = None
+    error_kind: str | None = None
+    # Sanitised technical detail (error code, HTTP status) for a tooltip; never raw SDK text.
+    error_detail: str | None = None
+    last_attempt_at: int | None = None
+    next_attempt_at: int | None = None
+    completed_at: int | None = None
+    multipart: MultipartState | None = None
+
+    def __post_init__(self) -> None:
+        _check_schema_version(self.schema_version, "upload-state")
+        if self.bytes_uploaded < 0 or self.total_bytes < 0:
+            raise SchemaError("upload-state byte counts must not be negative")
+
+    @property
+    def progress_percent(self) -> float | None:
+        if self.total_bytes <= 0:
+            return None
+        return max(0.0, min(100.0, 100.0 * self.bytes_uploaded / self.total_bytes))
+
+
+@dataclass(frozen=True)
+class SessionListItem(JsonRecord):
+    """What `sessionrec list --json` prints and the session list shows."""
+
+    session_id: str
+    created_at: int
+    is_exported: bool
+    upload_status: UploadStatus
+    damaged: bool = False
+    damaged_reason: str | None = None
+    ended_at: int | None = None
+    action_count: int = 0
+    screenshot_count: int = 0
+    duration_ms: int = 0
+    file_size_bytes: int | None = None
+    zip_path: str | None = None
+    upload_progress: float | None = None
+    bytes_uploaded: int = 0
+    total_bytes: int = 0
+    last_upload_error: str | None = None
+    error_kind: str | None = None
+    error_detail: str | None = None
+    retry_count: int = 0
+    next_attempt_at: int | None = None
+    recovered: bool = False
+    has_local_files: bool = True
+    s3_key: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        # `damaged` is part of the contract even when false.
+        out = super().to_json()
+        out["damaged"] = self.damaged
+        return out

@@ -1,0 +1,1 @@
+"""Qt-free recording core: nothing here imports PySide6 (DESIGN §2)."""

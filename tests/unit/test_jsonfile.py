@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+from app.jsonfile import SchemaError, read_json, write_json_atomic
+
+
+def _dict(data: object) -> dict[str, object]:
+    if not isinstance(data, dict):
+        raise SchemaError("not an object")
+    return data
+
+
+def test_round_trip_and_mode(tmp_path: Path) -> None:
+    target = tmp_path / "x.json"
+    write_json_atomic(target, {"a": 1, "b": "ü"}, mode=0o600)
+    assert read_json(target, _dict).value == {"a": 1, "b": "ü"}
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    write_json_atomic(target, {"a": 2}, mode=0o600)
+    assert read_json(target, _dict).value == {"a": 2}
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"], "temp files left behind"
+
+
+def test_missing_file_is_reported_not_raised(tmp_path: Path) -> None:
+    loaded = read_json(tmp_path / "nope.json", _dict)
+    assert loaded.missing and loaded.value is None and loaded.problem is None
+
+
+def test_garbage_truncation_and_wrong_types(tmp_path: Path) -> None:
+    target = tmp_path / "x.json"
+    cases = {
+        b"": "empty",
+        b"\xff\xfe\x00garbage": "not UTF-8",
+        json.dumps({"a": 1, "b": [1, 2, 3]}).encode()[:-3]: "not valid JSON",
+        b"[1, 2]": "unexpected content",
+        b"NaN": "unexpected content",
+    }
+    for raw, expected in cases.items():
+        target.write_bytes(raw)
+        loaded = read_json(target, _dict)
+        assert loaded.value is None
+        assert loaded.problem is not None and expected in loaded.problem, (raw, loaded.problem)
+
+
+def test_symlink_is_not_followed(tmp_path: Path) -> None:
+    real = tmp_path / "real.json"
+    real.write_text('{"secret": true}')
+    link = tmp_path / "link.json"
+    os.symlink(real, link)
+    loaded = read_json(link, _dict)
+    assert loaded.value is None and loaded.problem and "symbolic link" in loaded.problem
+
+
+def test_failed_write_leaves_old_content_and_no_temp(tmp_path: Path) -> None:
+    target = tmp_path / "x.json"
+    write_json_atomic(target, {"v": 1})
+    try:
+        write_json_atomic(target, {"v": float("nan")})
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("NaN must be refused")
+    assert read_json(target, _dict).value == {"v": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.json"]
