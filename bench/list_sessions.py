@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.models import UPLOAD_STATUSES  # noqa: E402
-from app.paths import ensure_data_dir  # noqa: E402
-from app.sessions import list_sessions  # noqa: E402
-from tests.factories import make_session  # noqa: E402
+from app.models import UPLOAD_STATUSES
+from app.paths import ensure_data_dir
+from app.sessions import list_sessions
+from tests.factories import make_session
 
 
 def floor_listing(data_dir: Path) -> int:
