@@ -14,7 +14,7 @@ import time
 
 
 def animate(rate: float, rects: int, seconds: float) -> None:
-    from Xlib import display
+    from Xlib import display  # type: ignore[import-untyped]
 
     disp = display.Display()
     screen = disp.screen()

@@ -22,8 +22,11 @@ def decode(path: Path) -> Decoded:
     width = height = 0
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
+        time_base = stream.time_base
+        assert time_base is not None
         for frame in container.decode(stream):
-            pts.append(float(frame.pts * stream.time_base) * 1000)
+            assert frame.pts is not None
+            pts.append(float(frame.pts * time_base) * 1000)
             width, height = frame.width, frame.height
     assert pts, f"{path} has no decodable frames"
     return Decoded(len(pts), min(pts), max(pts), width, height)
