@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.jsonfile import write_bytes_atomic
 from app.models import PauseSpan, SessionMeta
 from app.recorder.archive import ExportError, export_session
 from app.recorder.session_lock import SessionLock
@@ -83,10 +82,19 @@ def _video_info(paths: SessionPaths, meta: SessionMeta) -> VideoInfo:
         return VideoInfo(0, None, None)
 
 
-def finalize_interrupted(paths: SessionPaths, meta: SessionMeta) -> SessionMeta:
+def repair_video(paths: SessionPaths, meta: SessionMeta) -> VideoInfo:
+    """Cut the video after its last complete fragment and frames.jsonl after the last frame the
+    video holds (lines past it name frames that never reached the disk). Truncation only: it
+    needs no free space, so it also works on a full disk."""
     video = _video_info(paths, meta)
-    frames = complete_lines(paths.frames)[: video.frames]
-    write_bytes_atomic(paths.frames, b"".join(line + b"\n" for line in frames))
+    frames = complete_lines(paths.frames)
+    if len(frames) > video.frames:
+        os.truncate(paths.frames, sum(len(line) + 1 for line in frames[: video.frames]))
+    return video
+
+
+def finalize_interrupted(paths: SessionPaths, meta: SessionMeta) -> SessionMeta:
+    video = repair_video(paths, meta)
     actions = complete_lines(paths.actions)
     frame_end = (video.last_pts_ms or 0) + (round(1000 / meta.fps) if meta.fps else 0)
     end_ms = max(frame_end if video.frames else 0, _last_t(actions))
