@@ -233,7 +233,7 @@ class SessionRecorder:
             # A failed write (a full disk) can leave a half fragment at the end: cut it off.
             from app.recorder.recovery import repair_video
 
-            frame_count = repair_video(self.paths, self.meta).frames
+            frame_count = repair_video(self.paths, self.meta)[0].frames
         paused_ms = sum((p.end_ms or end_ms) - p.start_ms for p in self._pauses)
         self.meta = dataclasses.replace(
             self.meta,
