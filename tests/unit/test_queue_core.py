@@ -6,6 +6,7 @@ engine is a stand-in so each rule of DESIGN §5 can be driven exactly.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -126,7 +127,7 @@ def transient() -> UploadError:
 def test_serial_fifo_and_done(data_dir: Path) -> None:
     ids = [make_session(data_dir, 1_700_000_000_000 + i) for i in range(4)]
     scripted = ScriptedEngine(FakeConfig())
-    core, events, thread = start(data_dir, scripted)
+    core, events, _thread = start(data_dir, scripted)
     for session_id in ids:
         assert core.enqueue(session_id) is None
     wait_for(lambda: all(events.status_of(i) == "done" for i in ids))
@@ -143,7 +144,7 @@ def test_serial_fifo_and_done(data_dir: Path) -> None:
 
 def test_bad_enqueue_changes_nothing(data_dir: Path) -> None:
     not_exported = make_session(data_dir, 1_700_000_000_000, exported=False)
-    core, events, _ = start(data_dir, ScriptedEngine(FakeConfig()))
+    core, _events, _ = start(data_dir, ScriptedEngine(FakeConfig()))
     assert core.enqueue(not_exported) == f"Session {not_exported} is not exported yet."
     assert core.enqueue("nope") == "There is no session nope."
     assert "is not a session id" in (core.enqueue("../x") or "")
@@ -165,7 +166,7 @@ def test_backoff_grows_then_poison_pill_without_blocking_others(data_dir: Path) 
     wait_for(lambda: events.status_of(bad) == "failed")
     bad_calls = [t for i, t in scripted.calls if i == bad]
     assert len(bad_calls) == 1 + config.max_retries
-    for n, (before, after) in enumerate(zip(bad_calls, bad_calls[1:], strict=False)):
+    for n, (before, after) in enumerate(itertools.pairwise(bad_calls)):
         low, _high = delay_bounds(n, config.backoff_base_sec, config.backoff_cap_sec)
         assert after - before >= low * 0.95
     assert events.status_of(good) == "done"
