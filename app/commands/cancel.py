@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from app.commands import queue_support as qs
     from app.logs import setup_logging
-    from app.upload.qt_ipc import HandOffError
+    from app.upload.handoff import HandOffError
     from app.upload.queue_checks import load_valid_config, state_problem
     from app.upload.queue_core import real_engine
     from app.upload.queue_ops import abort_and_reset

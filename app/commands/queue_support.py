@@ -16,8 +16,8 @@ from typing import TextIO
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Slot
 
 from app.format import human_duration, human_rate, human_size
+from app.upload.handoff import HandOffError, send_request
 from app.upload.qt_host import QueueHost
-from app.upload.qt_ipc import HandOffError, send_request
 from app.upload.queue_lock import QueueLock, read_owner
 from app.upload.state_store import StateDamaged, UploadStateStore
 
@@ -50,7 +50,6 @@ def take_or_find_owner(data_dir: Path) -> Owned:
 
 def hand_off(data_dir: Path, op: str, ids: list[str]) -> dict[str, str | None]:
     """Send `op` to the owner, retrying briefly while it is still starting its server."""
-    core_app()
     deadline = time.monotonic() + OWNER_WAIT_S
     while True:
         try:

@@ -18,7 +18,7 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from app.commands import queue_support as qs
     from app.commands.upload import QUEUED_HINT
     from app.logs import setup_logging
-    from app.upload.qt_ipc import HandOffError
+    from app.upload.handoff import HandOffError
     from app.upload.queue_checks import load_valid_config, session_problem, state_problem
     from app.upload.queue_ops import mark_pending
     from app.upload.state_store import UploadStateStore

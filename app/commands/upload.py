@@ -27,8 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from app.commands import queue_support as qs
     from app.logs import setup_logging
+    from app.upload.handoff import HandOffError
     from app.upload.qt_host import QueueHost
-    from app.upload.qt_ipc import HandOffError
     from app.upload.queue_checks import check_enqueueable, load_valid_config, state_problem
     from app.upload.queue_ops import mark_pending
     from app.upload.state_store import UploadStateStore
