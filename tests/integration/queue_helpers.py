@@ -117,6 +117,10 @@ def open_multipart_uploads(client: Any, bucket: str) -> list[dict[str, Any]]:
     return list(client.list_multipart_uploads(Bucket=bucket).get("Uploads", []))
 
 
+def maybe_state(data_dir: Path, session_id: str) -> UploadState | None:
+    return UploadStateStore(data_dir).get(session_id)
+
+
 def state(data_dir: Path, session_id: str) -> UploadState:
     found = UploadStateStore(data_dir).get(session_id)
     assert found is not None

@@ -3,7 +3,6 @@ a FaultProxy in between where faults are needed. Every signal re-reads every sta
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -213,11 +212,13 @@ def test_bad_enqueue_is_one_sentence_and_changes_nothing(data_dir, s3_config, ma
     s3_config()
     not_exported = make_session(data_dir, T0, exported=False)
     queue, _ = make_queue()
-    before = {p: p.read_bytes() for p in itertools.chain.from_iterable(
-        d.iterdir() for d in (data_dir / "sessions").iterdir())}
+    before = _snapshot(data_dir)
     for sid, expected in ((not_exported, "is not exported yet"), ("ghost", "There is no session ghost")):
         sentence = queue.enqueue(sid)
         assert sentence is not None and expected in sentence and sentence.count(". ") == 0
-    after = {p: p.read_bytes() for p in itertools.chain.from_iterable(
-        d.iterdir() for d in (data_dir / "sessions").iterdir())}
+    after = _snapshot(data_dir)
     assert after == before
+
+
+def _snapshot(data_dir: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in (data_dir / "sessions").rglob("*") if p.is_file()}
