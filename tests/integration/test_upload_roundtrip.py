@@ -42,12 +42,12 @@ def test_50_mib_round_trip_multipart(data_dir: Path, s3_config: Any, s3_server: 
     assert state.multipart is None and state.bytes_uploaded == state.total_bytes == len(local)
     assert store.get(session_id) == state
     client = s3_server.client()
-    obj = client.get_object(Bucket=bucket, Key=state.s3_key)
+    obj = client.get_object(Bucket=bucket, Key=str(state.s3_key))
     assert obj["Body"].read() == local
     assert obj["ContentType"] == "application/zip"
     assert obj["Metadata"] == {"session-id": session_id, "zip-sha256": sha256(local),
                                "app-version": __version__}
-    head = client.head_object(Bucket=bucket, Key=state.s3_key, ChecksumMode="ENABLED")
+    head = client.head_object(Bucket=bucket, Key=str(state.s3_key), ChecksumMode="ENABLED")
     parts = [local[i:i + 5 * MIB] for i in range(0, len(local), 5 * MIB)]
     assert len(parts) == 11
     assert head["ETag"].strip('"').endswith("-11")
@@ -70,10 +70,10 @@ def test_small_zip_is_one_put_with_checksum(data_dir: Path, s3_config: Any, s3_s
     assert "{user}" not in state.s3_key
     stats = fault_proxy.stats()
     assert stats.requests["PutObject"] == 1 and stats.requests["CreateMultipartUpload"] == 0
-    head = s3_server.client().head_object(Bucket=bucket, Key=state.s3_key, ChecksumMode="ENABLED")
+    head = s3_server.client().head_object(Bucket=bucket, Key=str(state.s3_key), ChecksumMode="ENABLED")
     assert head["ChecksumCRC32"]
     assert head["ContentType"] == "application/zip"
-    assert s3_server.client().get_object(Bucket=bucket, Key=state.s3_key)["Body"].read() == local
+    assert s3_server.client().get_object(Bucket=bucket, Key=str(state.s3_key))["Body"].read() == local
     _check_progress(log, len(local))
 
 
@@ -84,9 +84,9 @@ def test_checksum_when_required_sends_no_checksums(data_dir: Path, s3_config: An
     state = upload_session(data_dir, session_id, config, UploadStateStore(data_dir), ProgressLog(),
                            threading.Event())
     client = s3_server.client()
-    head = client.head_object(Bucket=bucket, Key=state.s3_key, ChecksumMode="ENABLED")
+    head = client.head_object(Bucket=bucket, Key=str(state.s3_key), ChecksumMode="ENABLED")
     assert "ChecksumCRC32" not in head  # nothing was sent, so nothing was stored
-    assert client.get_object(Bucket=bucket, Key=state.s3_key)["Body"].read() == \
+    assert client.get_object(Bucket=bucket, Key=str(state.s3_key))["Body"].read() == \
         zip_bytes(data_dir, session_id)
 
 
@@ -96,7 +96,7 @@ def test_sha256_algorithm_round_trip(data_dir: Path, s3_config: Any, s3_server: 
     session_id = session_with_zip(data_dir, 12 * MIB)
     state = upload_session(data_dir, session_id, config, UploadStateStore(data_dir), ProgressLog(),
                            threading.Event())
-    head = s3_server.client().head_object(Bucket=bucket, Key=state.s3_key, ChecksumMode="ENABLED")
+    head = s3_server.client().head_object(Bucket=bucket, Key=str(state.s3_key), ChecksumMode="ENABLED")
     assert head["ChecksumSHA256"]
 
 
@@ -114,7 +114,7 @@ def test_zip_sha256_comes_from_session_meta(data_dir: Path, s3_config: Any, s3_s
     save_meta(paths, dataclasses.replace(meta, zip_sha256="ab" * 32))
     state = upload_session(data_dir, session_id, config, UploadStateStore(data_dir), ProgressLog(),
                            threading.Event())
-    head = s3_server.client().head_object(Bucket=bucket, Key=state.s3_key)
+    head = s3_server.client().head_object(Bucket=bucket, Key=str(state.s3_key))
     assert head["Metadata"]["zip-sha256"] == "ab" * 32
 
 
