@@ -102,6 +102,7 @@ def test_kill_9_mid_upload_then_queue_wait_sends_only_missing_parts(
         finally:
             victim.send_signal(signal.SIGKILL)
             victim.wait()
+        assert fault_proxy.wait_idle()  # a part the proxy was still forwarding has landed
         all_states_parse(data_dir)
         before = state(data_dir, sid)
         on_server: set[int] = set()
