@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import signal
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -96,8 +97,7 @@ def test_kill_9_mid_upload_then_queue_wait_sends_only_missing_parts(
         fault_proxy.reset_stats()
         victim = start_cli(data_dir, "upload", sid, "--wait")
         try:
-            poll(lambda sid=sid: (s := maybe_state(data_dir, sid)) is not None
-                 and s.status == "uploading" and s.multipart is not None, timeout=30, every=0.01)
+            poll(partial(_multipart_started, data_dir, sid), timeout=30, every=0.01)
             time.sleep(rng.uniform(0.1, 1.4))  # a random point inside the ~1.4 s upload
         finally:
             victim.send_signal(signal.SIGKILL)
@@ -129,3 +129,8 @@ def test_kill_9_mid_upload_then_queue_wait_sends_only_missing_parts(
         assert open_multipart_uploads(client, bucket) == []
     print(f"{resumed_rounds} of 10 kills landed after at least one part was on the server")
     assert resumed_rounds >= 3  # the kill points really were mid-upload
+
+
+def _multipart_started(data_dir: Path, session_id: str) -> bool:
+    current = maybe_state(data_dir, session_id)
+    return current is not None and current.status == "uploading" and current.multipart is not None
