@@ -24,6 +24,7 @@ from tests.integration.queue_helpers import (
     start_cli,
     state,
 )
+from tests.s3support.proxy import Fault
 
 MIB = 1024 * 1024
 T0 = 1_700_000_000_000
@@ -134,3 +135,21 @@ def test_kill_9_mid_upload_then_queue_wait_sends_only_missing_parts(
 def _multipart_started(data_dir: Path, session_id: str) -> bool:
     current = maybe_state(data_dir, session_id)
     return current is not None and current.status == "uploading" and current.multipart is not None
+
+
+def test_upload_wait_exits_1_with_one_sentence_when_a_session_fails(
+        data_dir: Path, s3_server, bucket, s3_config, fault_proxy) -> None:
+    s3_config(endpoint_url=fault_proxy.endpoint_url)
+    fault_proxy.inject(Fault.invalid_access_key(), times=None)
+    failing = make_session(data_dir, T0)
+    result = run_cli(data_dir, "upload", failing, "--wait")
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"sessionrec: Session {failing} was not uploaded: ")
+    assert last.count(". ") == 0 and "InvalidAccessKeyId" not in last
+    assert state(data_dir, failing).status == "failed"
+    fault_proxy.clear()
+    assert run_cli(data_dir, "retry", failing).returncode == 0  # no owner: pending on disk
+    done = run_cli(data_dir, "queue", "--wait")
+    assert done.returncode == 0, done.stderr
+    assert state(data_dir, failing).status == "done"
