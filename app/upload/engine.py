@@ -350,7 +350,7 @@ class _MultipartUpload(_Upload):
     def digest(self, piece: _Slice) -> Any:
         try:
             return digest_slice(self.zip.path, piece.offset, piece.length, self.algorithm,
-                                self.cancel, self.stop)
+                                self.cancel, self.stop, with_md5=True)
         except ReaderStopped:
             raise UploadCancelled from None
         except OSError as exc:
@@ -384,7 +384,7 @@ class _MultipartUpload(_Upload):
     def send_part(self, piece: _Slice) -> None:
         assert self.ledger is not None
         digest = digest_slice(self.zip.path, piece.offset, piece.length, self.algorithm,
-                              self.cancel, self.stop)
+                              self.cancel, self.stop, with_md5=self.algorithm is None)
         for attempt in range(PART_ATTEMPTS):
             try:
                 with SliceReader(self.zip.path, piece.offset, piece.length, self.cancel, self.stop,
@@ -396,7 +396,8 @@ class _MultipartUpload(_Upload):
                     )
                 etag = str(answer["ETag"])
                 match = _MD5_ETAG.match(etag)
-                if match and match.group(2) is None and match.group(1) != digest.md5_hex:
+                if digest.md5_hex and match and match.group(2) is None and \
+                        match.group(1) != digest.md5_hex:
                     raise UploadError(ErrorKind.INTEGRITY,
                                       "Data arrived damaged at the server; it will be sent again.",
                                       f"part {piece.number} ETag mismatch")
@@ -531,7 +532,7 @@ class _SingleUpload(_Upload):
 
         def job() -> None:
             digest = digest_slice(zip_file.path, 0, zip_file.size, self.algorithm, self.cancel,
-                                  self.stop)
+                                  self.stop, with_md5=self.algorithm is None)
             with SliceReader(zip_file.path, 0, zip_file.size, self.cancel, self.stop,
                              self.limiter) as body:
                 answer = self.call(
@@ -540,11 +541,12 @@ class _SingleUpload(_Upload):
                     Metadata=_metadata(self.session_id, sha), **self.checksum_args(digest.checksum),
                 )
             result["checksum"] = digest.checksum or ""
-            result["md5"] = digest.md5_hex
+            result["md5"] = digest.md5_hex or ""
             del answer
 
         self.run_jobs([job])
-        return _verify_object(self, result["checksum"] or None, result["md5"], multipart_parts=1)
+        return _verify_object(self, result["checksum"] or None, result["md5"] or None,
+                              multipart_parts=1)
 
 
 def upload_session(

@@ -48,7 +48,7 @@ class BandwidthLimiter:
 class SliceDigest:
     checksum: str | None  # base64 of the configured algorithm's digest (None: not sent)
     raw: bytes | None     # the raw digest, for the composite checksum
-    md5_hex: str          # what S3 (and moto) give as the part's ETag for unencrypted objects
+    md5_hex: str | None   # what S3 (and moto) give as the part's ETag; only when asked for
 
 
 def _hasher(algorithm: str | None) -> tuple[object, bool]:
@@ -70,9 +70,12 @@ class _Stoppers:
 
 
 def digest_slice(path: Path, offset: int, length: int, algorithm: str | None,
-                 *events: threading.Event) -> SliceDigest:
-    """Checksum and MD5 of one slice of the file, read in blocks (stops when an event is set)."""
-    md5 = hashlib.md5(usedforsecurity=False)
+                 *events: threading.Event, with_md5: bool = False) -> SliceDigest:
+    """Checksum (and MD5 if asked) of one slice of the file, read in blocks.
+
+    Stops with ReaderStopped when one of `events` is set.
+    """
+    md5 = hashlib.md5(usedforsecurity=False) if with_md5 else None
     crc = 0
     hasher, is_crc = _hasher(algorithm)
     stoppers = _Stoppers(*events)
@@ -85,7 +88,8 @@ def digest_slice(path: Path, offset: int, length: int, algorithm: str | None,
             if not block:
                 raise OSError(5, "the file is shorter than expected")
             remaining -= len(block)
-            md5.update(block)
+            if md5 is not None:
+                md5.update(block)
             if is_crc:
                 crc = zlib.crc32(block, crc)
             elif algorithm in ("SHA256", "SHA1"):
@@ -97,7 +101,8 @@ def digest_slice(path: Path, offset: int, length: int, algorithm: str | None,
         raw = hasher.digest()  # type: ignore[attr-defined]
     else:
         raw = None
-    return SliceDigest(base64.b64encode(raw).decode() if raw else None, raw, md5.hexdigest())
+    return SliceDigest(base64.b64encode(raw).decode() if raw else None, raw,
+                       md5.hexdigest() if md5 is not None else None)
 
 
 def composite_checksum(algorithm: str, raws: list[bytes]) -> str:
@@ -135,6 +140,9 @@ class SliceReader(io.RawIOBase):
         self._stoppers = _Stoppers(cancel, stop)
         self._limiter = limiter
         self.sending = False
+        # http.client asks for 8-16 KiB at a time; serve those from one 1 MiB pread.
+        self._buf = b""
+        self._buf_start = 0
 
     def __len__(self) -> int:
         return self._length
@@ -166,9 +174,14 @@ class SliceReader(io.RawIOBase):
         if self.sending and self._limiter is not None:
             self._limiter.consume(size, self._cancel)
             self._stoppers.check()
-        data = os.pread(self._fd, size, self._offset + self._pos)
-        if len(data) != size:
-            raise OSError(5, "the file is shorter than expected")
+        start = self._pos - self._buf_start
+        if not 0 <= start or start + size > len(self._buf):
+            want = min(READ_BLOCK, self._length - self._pos)
+            self._buf = os.pread(self._fd, want, self._offset + self._pos)
+            if len(self._buf) != want:
+                raise OSError(5, "the file is shorter than expected")
+            self._buf_start, start = self._pos, 0
+        data = self._buf[start:start + size]
         self._pos += len(data)
         return data
 
