@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from app.recorder.archive import file_sha256, verify_zip
 from app.recorder.session_recorder import (
     RecorderSettings,
     RecorderState,
@@ -148,11 +149,17 @@ def test_disk_full_on_a_real_tiny_filesystem(xserver: XServer, tmp_path: Path) -
         meta = json.loads((root / "session-meta.json").read_text())
         assert meta["error"].startswith("The disk is full") and "endedAt" in meta
         assert meta["durationMs"] < 35_000
-        assert not (root / ".exported").exists(), err
-        assert not (root / "session.zip.partial").exists() and not (root / "session.zip").exists()
         assert decode(root / "video" / "screen.mp4").frames > 0
+        assert not (root / "session.zip.partial").exists()
+        if (root / ".exported").exists():
+            # Under load fewer frames reach the disk before it fills, and the space freed at
+            # stop can then hold the zip: an exported zip must be whole and verified.
+            verify_zip(root / "session.zip")
+            assert meta["zipSha256"] == file_sha256(root / "session.zip")
+        else:
+            assert not (root / "session.zip").exists()
 
-        # Space again: the next `list` exports the stopped session.
+        # Space again: the next `list` exports the stopped session (or finds it exported).
         filler.unlink()
         listed = run_cli(["--data-dir", str(data_dir), "list", "--json"], xserver.env())
         [item] = json.loads(listed.stdout)
