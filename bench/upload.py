@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out"
 MIB = 1024 * 1024
 BUCKET = "bench-bucket"
-KEY_ID, SECRET = "AKIABENCHMARK0000001", "bench-secret-not-checked-by-moto-000000"
+KEY_ID, SECRET = "SRBENCHMARK000000001", "bench-secret-not-checked-by-moto-000000"
 
 BOTO3_SCRIPT = """
 import sys, boto3

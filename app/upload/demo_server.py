@@ -18,7 +18,7 @@ from app.upload.credentials import save_secrets
 
 DEMO_BUCKET = "sessionrec-demo"
 DEMO_REGION = "us-east-1"
-DEMO_ACCESS_KEY = "AKIASESSIONRECDEMO01"
+DEMO_ACCESS_KEY = "SRDEMOSESSIONREC0001"
 
 
 @dataclass

@@ -18,7 +18,7 @@ def _client(s3_server: S3Server, proxy: FaultProxy, timeout: float = 10.0) -> An
 
     return boto3.client(
         "s3", endpoint_url=proxy.endpoint_url, region_name="us-east-1",
-        aws_access_key_id="AKIAOPENSERVERTEST01", aws_secret_access_key="x" * 40,
+        aws_access_key_id="SROPENSERVERTEST0001", aws_secret_access_key="x" * 40,
         config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1},
                       read_timeout=timeout, connect_timeout=timeout),
     )

@@ -89,7 +89,7 @@ def test_auth_errors_are_permanent_and_not_retried(data_dir: Path, auth_s3_serve
                                                    code: str) -> None:
     writer = auth_s3_server.users["writer"]
     key, secret = {
-        "wrong-key": ("AKIANOSUCHKEY0000000", writer.secret_access_key),
+        "wrong-key": ("SRNOSUCHKEY000000000", writer.secret_access_key),
         "wrong-secret": (writer.access_key_id, "not-the-secret-000000000000000000000000"),
         "reader": (auth_s3_server.users["reader"].access_key_id,
                    auth_s3_server.users["reader"].secret_access_key),

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT_ID = "123456789012"
 # Any non-empty key works against the open server; these look real enough for botocore.
-OPEN_ACCESS_KEY = "AKIAOPENSERVERTEST01"
+OPEN_ACCESS_KEY = "SROPENSERVERTEST0001"
 OPEN_SECRET_KEY = "open-server-secret-not-checked-0000000000"
 
 
