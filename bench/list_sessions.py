@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.models import UPLOAD_STATUSES
 from app.paths import ensure_data_dir
+from app.recorder.recovery import recover_interrupted
 from app.sessions import list_sessions
 from tests.factories import make_session
 
@@ -64,12 +65,19 @@ def main() -> None:
             start = time.perf_counter()
             floor_listing(data_dir)
             floor.append(time.perf_counter() - start)
+        scans = []
+        for _ in range(5):
+            start = time.perf_counter()
+            recover_interrupted(data_dir)
+            scans.append(time.perf_counter() - start)
         median_warm = statistics.median(warm)
         median_floor = statistics.median(floor)
         print(f"list_sessions first run:   {first * 1000:7.1f} ms")
         print(f"list_sessions warm median: {median_warm * 1000:7.1f} ms  (goal <= 300 ms)")
         print(f"floor (scandir+json.load): {median_floor * 1000:7.1f} ms  "
               f"ratio {median_warm / median_floor:.2f}x")
+        # `sessionrec list` first looks for interrupted recordings; with none, this is its cost.
+        print(f"recovery scan (nothing to do): {statistics.median(scans) * 1000:7.1f} ms")
 
 
 if __name__ == "__main__":
