@@ -118,7 +118,7 @@ class RecordBar(QFrame):
             "paused": "Paused",
             "stopping": "Stopping and exporting the session…",
         }[state])
-        if state == "idle":
+        if not self.health_label.styleSheet():  # keep an error visible after the recording stops
             self.set_health(None)
 
     def set_stats(self, stats: RecordStats) -> None:
