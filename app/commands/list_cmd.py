@@ -40,6 +40,10 @@ def _row(item: SessionListItem) -> str:
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
+    # Interrupted recordings are finalized and exported first (quick when there are none).
+    from app.commands.record import run_recovery
+
+    run_recovery(ctx.data_dir)
     items = list_sessions(ctx.data_dir)
     if args.json:
         print(json.dumps([item.to_json() for item in items], indent=2))

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from types import FrameType
 
-from app.commands.context import CommandContext, not_available
+from app.commands.context import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandContext, fail
+
+PROGRESS_EVERY_S = 5.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,7 +24,91 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mask-keys", action="store_true", help="write typed characters as '*'")
     parser.add_argument("--monitor", default="1", metavar="N|all",
                         help="monitor number, or 'all' for the whole virtual desktop")
+    parser.add_argument("--max-width", type=int, default=None, metavar="PX",
+                        help="scale the video down to at most this width")
+
+
+def _say(text: str) -> None:
+    print(f"sessionrec: {text}", file=sys.stderr, flush=True)
+
+
+def run_recovery(data_dir: Path) -> None:
+    """Finalize and export interrupted sessions; tells stderr what it did."""
+    from app.recorder.recovery import recover_interrupted
+
+    for result in recover_interrupted(data_dir):
+        _say(f"session {result.session_id}: {result.sentence}")
+
+
+def _validate(args: argparse.Namespace) -> str | None:
+    if not args.duration > 0:
+        return "--duration must be more than 0 seconds."
+    if not 1 <= args.fps <= 30:
+        return "--fps must be between 1 and 30."
+    if args.screenshot_every < 0:
+        return "--screenshot-every must be 0 (off) or more seconds."
+    if args.monitor != "all" and not str(args.monitor).isdigit():
+        return "--monitor must be a monitor number (1, 2, ...) or 'all'."
+    if args.max_width is not None and args.max_width < 16:
+        return "--max-width must be at least 16 pixels."
+    return None
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
-    return not_available("record", "the recorder arrives with issue 3")
+    problem = _validate(args)
+    if problem:
+        return fail(problem, EXIT_USAGE)
+    from app.recorder.archive import ExportError
+    from app.recorder.session_recorder import RecorderError, RecorderSettings, SessionRecorder
+
+    run_recovery(ctx.data_dir)
+    settings = RecorderSettings(
+        fps=args.fps, screenshot_every_s=args.screenshot_every, mask_keys=args.mask_keys,
+        monitor="all" if args.monitor == "all" else int(args.monitor), max_width=args.max_width,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    recorder = SessionRecorder(ctx.data_dir, settings)
+    try:
+        try:
+            session_id = recorder.start()
+        except RecorderError as exc:
+            return fail(str(exc), EXIT_FAILED)
+        _say(f"recording session {session_id} for {args.duration:g} s "
+             f"at {args.fps} fps (Ctrl-C stops early)")
+        deadline = time.monotonic() + args.duration
+        next_report = time.monotonic() + PROGRESS_EVERY_S
+        while not stop.is_set() and not recorder.failed.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            stop.wait(min(remaining, 0.2))
+            if time.monotonic() >= next_report:
+                status = recorder.status()
+                _say(f"{status.t_ms / 1000:.0f} s: {status.frame_count} frames, "
+                     f"{status.dropped_frames} dropped, {status.action_count} actions, "
+                     f"{status.screenshot_count} screenshots")
+                next_report += PROGRESS_EVERY_S
+        meta = recorder.stop()
+        _say(f"stopped: {meta.frame_count} frames ({meta.dropped_frames} dropped), "
+             f"{meta.action_count} actions, {meta.screenshot_count} screenshots, "
+             f"{meta.duration_ms / 1000:.1f} s")
+        code = EXIT_OK
+        if meta.error:
+            code = fail(meta.error, EXIT_FAILED)
+        try:
+            meta = recorder.export()
+            _say(f"exported {recorder.paths.zip if recorder.paths else 'session.zip'} "
+                 f"({(meta.file_size_bytes or 0) / 1e6:.1f} MB)")
+        except ExportError as exc:
+            code = fail(str(exc), EXIT_FAILED)
+        print(session_id, flush=True)
+        return code
+    finally:
+        recorder.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,69 @@
+"""Turning raw input events into action lines: key names, key masking, move coalescing.
+
+Pure code (no pynput, no display) so it is unit-tested directly. Keys are read by duck typing:
+pynput's `KeyCode` has `.char` (and `.vk`), its `Key` enum members have `.name`.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+MASK = "*"
+# Special keys that type a visible character: masked like letters when maskKeys is on.
+_TYPING_SPECIAL_KEYS = frozenset({"space"})
+
+Action = dict[str, Any]
+
+
+def key_name(key: Any, mask: bool) -> str:
+    """The `key` field of a key action. With `mask`, printable keys become "*"; modifiers and
+    special keys (shift, enter, f1, ...) keep their names."""
+    char = getattr(key, "char", None)
+    if isinstance(char, str) and char:
+        return MASK if mask and char.isprintable() else char
+    if isinstance(key, enum.Enum):
+        name = str(key.name)
+        return MASK if mask and name in _TYPING_SPECIAL_KEYS else name
+    vk = getattr(key, "vk", None)
+    if vk is not None:
+        # A key with a code but no character (dead keys, some layouts): could be text, so masked.
+        return MASK if mask else f"vk{vk}"
+    return MASK if mask else "unknown"
+
+
+def button_name(button: Any) -> str:
+    name = getattr(button, "name", None)
+    return str(name) if name else str(button)
+
+
+class MoveCoalescer:
+    """At most one move per video frame, keeping the last position; other actions pass through
+    in order (a pending move is written first so the order of the file is the order of input)."""
+
+    def __init__(self) -> None:
+        self.pending: Action | None = None
+
+    def add(self, action: Action) -> list[Action]:
+        out: list[Action] = []
+        if action["type"] == "move":
+            if self.pending is not None and self.pending["frame"] != action["frame"]:
+                out.append(self.pending)
+            self.pending = action
+            return out
+        if self.pending is not None:
+            out.append(self.pending)
+            self.pending = None
+        out.append(action)
+        return out
+
+    def flush_before(self, frame: int) -> list[Action]:
+        """Release a pending move once a newer frame exists: no later move can share its frame."""
+        if self.pending is not None and self.pending["frame"] < frame:
+            return self.flush()
+        return []
+
+    def flush(self) -> list[Action]:
+        out = [self.pending] if self.pending is not None else []
+        self.pending = None
+        return out

@@ -1,0 +1,137 @@
+"""The capture thread: grabs the screen with mss on a fixed monotonic schedule.
+
+Tick k is due at k/fps seconds after the session start. A grab that is handed to
+a full encoder queue is dropped and counted, never waited for, so the schedule
+never slips; ticks missed because a grab itself ran late are counted as dropped
+too (they are frames the video does not have).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from app.models import ScreenRect
+from app.recorder.clock import SessionClock
+from app.recorder.timeline import FrameTimeline
+
+log = logging.getLogger(__name__)
+
+
+class CaptureError(Exception):
+    """A sentence saying why the screen cannot be captured."""
+
+
+@dataclass(frozen=True)
+class CapturedFrame:
+    index: int
+    t_ms: int
+    pixels: np.ndarray  # height x width x 4, BGRA, a view on mss's fresh buffer
+
+
+def open_mss() -> Any:
+    import mss
+
+    # mss 10 spells the class MSS; older releases only have the factory mss.mss().
+    factory = getattr(mss, "MSS", None) or mss.mss
+    return factory()
+
+
+def select_region(monitors: list[dict[str, int]], monitor: int | str) -> ScreenRect:
+    """mss monitors[0] is the whole virtual desktop, 1.. are the real monitors."""
+    if monitor == "all":
+        chosen = monitors[0]
+    else:
+        number = int(monitor)
+        if number < 1 or number >= len(monitors):
+            raise CaptureError(
+                f"There is no monitor {number}: this screen has {len(monitors) - 1} "
+                "(use --monitor 1.. or all)."
+            )
+        chosen = monitors[number]
+    return ScreenRect(x=int(chosen["left"]), y=int(chosen["top"]),
+                      width=int(chosen["width"]), height=int(chosen["height"]))
+
+
+def probe_screen(monitor: int | str) -> ScreenRect:
+    """The region to record; raises CaptureError when there is no screen to grab."""
+    try:
+        with open_mss() as grabber:
+            region = select_region(list(grabber.monitors), monitor)
+            grabber.grab(_mss_box(region))
+    except CaptureError:
+        raise
+    except Exception as exc:
+        raise CaptureError(f"No screen to record: {exc}.") from exc
+    return region
+
+
+def _mss_box(region: ScreenRect) -> dict[str, int]:
+    return {"left": region.x, "top": region.y, "width": region.width, "height": region.height}
+
+
+class CaptureThread(threading.Thread):
+    def __init__(
+        self,
+        clock: SessionClock,
+        fps: int,
+        region: ScreenRect,
+        frames: queue.Queue[CapturedFrame | None],
+        timeline: FrameTimeline,
+        paused: threading.Event,
+        stop: threading.Event,
+    ) -> None:
+        super().__init__(name="sessionrec-capture", daemon=True)
+        self.clock = clock
+        self.period_ms = 1000.0 / fps
+        self.region = region
+        self.frames = frames
+        self.timeline = timeline
+        self.paused = paused
+        self.stop_event = stop
+        self.dropped = 0
+        self.grabbed = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            with open_mss() as grabber:
+                self._loop(grabber)
+        except BaseException as exc:  # the health check reports it; never die silently
+            log.exception("screen capture failed")
+            self.error = exc
+
+    def _loop(self, grabber: Any) -> None:
+        box = _mss_box(self.region)
+        tick = 0
+        while not self.stop_event.is_set():
+            due_ms = tick * self.period_ms
+            delay = self.clock.monotonic_at(due_ms) - time.monotonic()
+            if delay > 0 and self.stop_event.wait(delay):
+                return
+            if self.paused.is_set():
+                # Nothing is captured while paused; restart the schedule after the pause.
+                tick = int(self.clock.now_ms() // self.period_ms) + 1
+                continue
+            t_ms = self.clock.now_ms()
+            shot = grabber.grab(box)
+            pixels = np.frombuffer(shot.raw, dtype=np.uint8).reshape(shot.height, shot.width, 4)
+            self.grabbed += 1
+            if self.frames.full():
+                self.dropped += 1
+            else:
+                index = self.timeline.append(t_ms, pixels)
+                self.frames.put_nowait(CapturedFrame(index, t_ms, pixels))
+            # Skip ticks that are already past (a slow grab); they are frames the video lacks.
+            next_tick = tick + 1
+            now_tick = int(self.clock.now_ms() // self.period_ms)
+            if now_tick > next_tick:
+                self.dropped += now_tick - next_tick
+                next_tick = now_tick
+            tick = next_tick

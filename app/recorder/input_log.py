@@ -1,0 +1,154 @@
+"""Input actions: pynput listeners that only stamp and enqueue, and one writer thread.
+
+The listener callbacks run on pynput's threads, inside the X RECORD loop; anything slow there
+would delay the pointer, so they read the clock, put a tuple on an unbounded queue and return.
+The writer thread resolves the frame index, names keys (masking them if asked), coalesces moves
+(`MoveCoalescer`), requests click screenshots, and appends one JSON line per action to
+actions.jsonl with a flush after each, so a kill loses no written action. Clicks, scrolls and
+keys are never dropped.
+
+pynput needs DISPLAY set before it is imported; it is imported inside `InputListeners.start`.
+`Listener.stop()` does not end the X RECORD thread until one more input event arrives, so the
+threads are daemons and are joined with a timeout, never forever.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from app.recorder.actions import Action, MoveCoalescer, button_name, key_name
+from app.recorder.clock import SessionClock
+from app.recorder.timeline import FrameTimeline
+
+log = logging.getLogger(__name__)
+
+# (kind, t_ms, payload); None ends the writer.
+RawEvent = tuple[str, int, tuple[Any, ...]]
+STOP_JOIN_S = 0.5
+
+
+class InputListeners:
+    def __init__(self, clock: SessionClock, events: queue.SimpleQueue[RawEvent | None],
+                 paused: threading.Event) -> None:
+        self.clock = clock
+        self.events = events
+        self.paused = paused
+        self._listeners: list[Any] = []
+
+    def _put(self, kind: str, payload: tuple[Any, ...]) -> None:
+        if not self.paused.is_set():
+            self.events.put((kind, self.clock.now_ms(), payload))
+
+    def start(self) -> None:
+        from pynput import keyboard, mouse
+
+        put = self._put
+        self._listeners = [
+            mouse.Listener(
+                on_move=lambda x, y: put("move", (x, y)),
+                on_click=lambda x, y, button, pressed: put("click", (x, y, button, pressed)),
+                on_scroll=lambda x, y, dx, dy: put("scroll", (x, y, dx, dy)),
+            ),
+            keyboard.Listener(
+                on_press=lambda key: put("key_down", (key,)),
+                on_release=lambda key: put("key_up", (key,)),
+            ),
+        ]
+        for listener in self._listeners:
+            listener.daemon = True
+            listener.start()
+        for listener in self._listeners:
+            listener.wait()  # returns once the listener is receiving events
+
+    def stop(self) -> None:
+        for listener in self._listeners:
+            listener.stop()
+        for listener in self._listeners:
+            listener.join(STOP_JOIN_S)
+
+
+def build_action(event: RawEvent, frame: int, mask: bool) -> Action:
+    kind, t_ms, payload = event
+    action: Action = {"t": t_ms, "type": kind}
+    if kind == "move":
+        action["x"], action["y"] = int(payload[0]), int(payload[1])
+    elif kind == "click":
+        x, y, button, pressed = payload
+        action.update(x=int(x), y=int(y), button=button_name(button), pressed=bool(pressed))
+    elif kind == "scroll":
+        x, y, dx, dy = payload
+        action.update(x=int(x), y=int(y), dx=int(dx), dy=int(dy))
+    else:
+        action["key"] = key_name(payload[0], mask)
+    action["frame"] = frame
+    return action
+
+
+class ActionWriterThread(threading.Thread):
+    def __init__(
+        self,
+        path: Path,
+        events: queue.SimpleQueue[RawEvent | None],
+        timeline: FrameTimeline,
+        mask_keys: bool,
+        screenshot_for_click: Callable[[int, int], str | None] | None = None,
+        write_hook: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(name="sessionrec-actions", daemon=True)
+        self.path = path
+        self.events = events
+        self.timeline = timeline
+        self.mask_keys = mask_keys
+        self.screenshot_for_click = screenshot_for_click
+        self.write_hook = write_hook
+        self.coalescer = MoveCoalescer()
+        self.written = 0
+        self.last_t_ms = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            with self.path.open("a", encoding="utf-8") as handle:
+                self._loop(handle)
+        except BaseException as exc:
+            log.exception("action writer failed")
+            self.error = exc
+            self._drain()
+
+    def _loop(self, handle: IO[str]) -> None:
+        while True:
+            try:
+                event = self.events.get(timeout=0.1)
+            except queue.Empty:
+                self._write(handle, self.coalescer.flush_before(len(self.timeline) - 1))
+                continue
+            if event is None:
+                self._write(handle, self.coalescer.flush())
+                return
+            action = build_action(event, self.timeline.index_at(event[1]), self.mask_keys)
+            if action["type"] == "click" and action["pressed"] and self.screenshot_for_click:
+                shot = self.screenshot_for_click(action["t"], action["frame"])
+                if shot is not None:
+                    action["screenshot"] = shot
+            self._write(handle, self.coalescer.add(action))
+
+    def _write(self, handle: IO[str], actions: list[Action]) -> None:
+        if not actions:
+            return
+        if self.write_hook is not None:
+            self.write_hook()
+        handle.write("".join(json.dumps(action) + "\n" for action in actions))
+        handle.flush()
+        self.written += len(actions)
+        self.last_t_ms = actions[-1]["t"]
+
+    def _drain(self) -> None:
+        # After a write error keep taking events so nothing piles up in memory until stop.
+        while self.events.get() is not None:
+            pass

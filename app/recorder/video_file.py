@@ -1,0 +1,89 @@
+"""Reading a fragmented MP4 back: trim an interrupted file to its last complete fragment, and
+count its frames without decoding.
+
+Our MP4 is `ftyp`, `moov` (empty index), then `moof`+`mdat` pairs of ~1 s each. The muxer writes a
+fragment in one go when it is complete, so after a kill the file ends in a complete fragment or in
+a partly written one. The box walk below reads only the 8-16 byte box headers (cheap on a big
+file) and finds where the last complete `moof`+`mdat` pair ends; bytes after it cannot be decoded
+(an `mdat` is useless without its whole `moof`) and are cut off.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+
+def complete_length(path: Path) -> int:
+    """Length of the longest prefix made of complete boxes, with every moof followed by its mdat."""
+    size = path.stat().st_size
+    good_end = 0
+    pos = 0
+    open_moof = False
+    with path.open("rb") as handle:
+        while pos + 8 <= size:
+            handle.seek(pos)
+            header = handle.read(16)
+            box_size, box_type = struct.unpack(">I4s", header[:8])
+            if box_size == 1:
+                if len(header) < 16:
+                    break
+                box_size = struct.unpack(">Q", header[8:16])[0]
+            if box_size < 8 or pos + box_size > size:
+                break  # size 0 ("to end of file") or a box cut short: incomplete
+            pos += box_size
+            if box_type == b"moof":
+                open_moof = True
+                continue
+            if box_type == b"mdat":
+                open_moof = False
+            if not open_moof:
+                good_end = pos
+    return good_end
+
+
+def trim_to_complete(path: Path) -> int:
+    """Cut an interrupted file after its last complete fragment; returns the bytes removed."""
+    size = path.stat().st_size
+    keep = complete_length(path)
+    if keep < size:
+        os.truncate(path, keep)
+    return size - keep
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    frames: int
+    first_pts_ms: int | None
+    last_pts_ms: int | None
+
+    def duration_ms(self, fps: float) -> int:
+        if self.first_pts_ms is None or self.last_pts_ms is None:
+            return 0
+        frame_ms = round(1000 / fps) if fps > 0 else 0
+        return self.last_pts_ms - self.first_pts_ms + frame_ms
+
+
+def probe(path: Path) -> VideoInfo:
+    """Frame count and first/last pts (ms) by demuxing packets only, no decoding."""
+    import av
+
+    frames = 0
+    first: int | None = None
+    last: int | None = None
+    with av.open(str(path)) as container:
+        if not container.streams.video:
+            return VideoInfo(0, None, None)
+        stream = container.streams.video[0]
+        time_base = stream.time_base or Fraction(1, 1000)
+        for packet in container.demux(stream):
+            if packet.pts is None or packet.size == 0:
+                continue
+            pts_ms = round(float(packet.pts * time_base) * 1000)
+            frames += 1
+            first = pts_ms if first is None else min(first, pts_ms)
+            last = pts_ms if last is None else max(last, pts_ms)
+    return VideoInfo(frames, first, last)
