@@ -1,0 +1,120 @@
+"""The upload queue as a QObject whose work runs on one long-lived QThread (DESIGN §5, §6).
+
+The logic is `SerialQueue` (Qt-free, `queue_core.py`); this file only gives it a QThread to
+run on and turns its events into Qt signals. The signals are emitted on the worker thread,
+so receivers living in the GUI thread get them queued: connect them to QObject methods
+(slots), never to lambdas or plain functions, so Qt can deliver them on the right thread.
+
+Byte counts travel as Python ints (`object`): zips pass 2 GiB, which a C++ `int` cannot hold.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from app.upload.progress import Progress
+from app.upload.queue_core import Engine, Reply, SerialQueue
+from app.upload.state_store import UploadStateStore
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_TIMEOUT_S = 2.0
+
+
+class _Emitter:
+    """QueueEvents -> the signals of one UploadQueue."""
+
+    def __init__(self, owner: UploadQueue) -> None:
+        self._owner = owner
+
+    def status_changed(self, session_id: str, status: str) -> None:
+        self._owner.statusChanged.emit(session_id, status)
+
+    def progress(self, session_id: str, progress: Progress) -> None:
+        eta = -1.0 if progress.eta_sec is None else float(progress.eta_sec)
+        self._owner.progress.emit(session_id, int(progress.bytes_uploaded), int(progress.total_bytes),
+                                  float(progress.bytes_per_sec), eta)
+
+    def failed(self, session_id: str, sentence: str) -> None:
+        self._owner.failed.emit(session_id, sentence)
+
+    def queue_changed(self) -> None:
+        self._owner.queueChanged.emit()
+
+    def idle(self) -> None:
+        self._owner.idle.emit()
+
+
+class _WorkerThread(QThread):
+    def __init__(self, core: SerialQueue, restore: bool) -> None:
+        super().__init__()
+        self._core = core
+        self._restore = restore
+        self.setObjectName("upload-queue")
+
+    def run(self) -> None:
+        self._core.run(restore=self._restore)
+
+
+class UploadQueue(QObject):
+    """Serial upload queue. Methods may be called from any thread; they never block on S3."""
+
+    statusChanged = Signal(str, str)
+    # sessionId, bytesUploaded, totalBytes, bytesPerSec, etaSec (-1 = unknown)
+    progress = Signal(str, object, object, float, float)
+    failed = Signal(str, str)
+    queueChanged = Signal()
+    # Nothing is uploading, pending or waiting out a backoff.
+    idle = Signal()
+
+    def __init__(self, data_dir: Path, *, engine: Engine | None = None,
+                 store: UploadStateStore | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.data_dir = data_dir
+        self._core = SerialQueue(data_dir, _Emitter(self), engine=engine, store=store)
+        self.store = self._core.store
+        self._thread: _WorkerThread | None = None
+
+    def start(self, restore: bool = True) -> None:
+        """Start the worker; with `restore`, interrupted and pending sessions continue."""
+        if self._thread is not None:
+            return
+        self._thread = _WorkerThread(self._core, restore)
+        self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.isRunning()
+
+    def enqueue(self, session_id: str, reply: Reply | None = None) -> str | None:
+        return self._core.enqueue(session_id, reply)
+
+    def retry(self, session_id: str, reply: Reply | None = None) -> str | None:
+        return self._core.retry(session_id, reply)
+
+    def cancel(self, session_id: str, reply: Reply | None = None) -> str | None:
+        return self._core.cancel(session_id, reply)
+
+    def queued(self) -> tuple[list[str], str | None]:
+        return self._core.queued()
+
+    def shutdown(self, timeout: float = SHUTDOWN_TIMEOUT_S) -> bool:
+        """Stop the worker, keeping any running multipart upload for the next start.
+
+        Returns False when the thread did not stop within `timeout` (it is a daemon-like
+        worker: the state on disk is still consistent, restore picks it up).
+        """
+        thread = self._thread
+        if thread is None:
+            return True
+        self._core.request_shutdown()
+        stopped = self._core.wait_stopped(timeout)
+        if stopped:
+            thread.wait(max(1, int(timeout * 1000)))
+            self._thread = None
+        else:
+            log.warning("the upload queue did not stop within %.1f s", timeout)
+        return stopped

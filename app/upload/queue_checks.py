@@ -1,0 +1,78 @@
+"""The checks done before a session may enter the queue, as one-sentence answers.
+
+Every function here only reads; a check that fails changes nothing on disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from app.sessions import InvalidSessionId, is_exported, load_meta, session_paths
+from app.upload.state_store import StateDamaged, UploadStateStore
+
+if TYPE_CHECKING:
+    from app.upload.config import UploadConfig
+
+
+def load_valid_config(data_dir: Path) -> tuple[UploadConfig | None, str | None]:
+    """The upload settings, or None and the sentence saying why they cannot be used."""
+    from app.upload.config import load_config, validate_config
+
+    loaded = load_config(data_dir)
+    if loaded.missing or (loaded.value is None and not loaded.problem):
+        return None, ("Uploading is not set up yet; set the bucket first "
+                      "(sessionrec config set bucket=NAME region=REGION).")
+    if loaded.problem or loaded.value is None:
+        return None, f"The upload settings cannot be read ({loaded.problem})."
+    problems = validate_config(loaded.value)
+    if problems:
+        field, sentence = next(iter(sorted(problems.items())))
+        return None, f"The upload settings are not valid: {sentence.rstrip('.')} ({field})."
+    return loaded.value, None
+
+
+def session_problem(data_dir: Path, session_id: str) -> str | None:
+    """Why this session cannot be uploaded (missing, unreadable, not exported), or None."""
+    try:
+        paths = session_paths(data_dir, session_id)
+    except InvalidSessionId as exc:
+        return str(exc)
+    if not paths.root.is_dir():
+        return f"There is no session {session_id}."
+    meta = load_meta(paths)
+    if meta.value is None:
+        return f"Session {session_id} cannot be read ({meta.problem or 'session-meta.json is missing'})."
+    if not paths.exported_marker.is_file():
+        return f"Session {session_id} is not exported yet."
+    if not is_exported(paths):
+        return f"Session {session_id} has no zip to upload (its local files may have been removed)."
+    return None
+
+
+def state_problem(store: UploadStateStore, session_id: str) -> tuple[str | None, str | None]:
+    """(current status or None, sentence when the state file cannot be read)."""
+    try:
+        state = store.get(session_id)
+    except StateDamaged as exc:
+        return None, f"The upload state of session {session_id} cannot be read ({exc})."
+    return (state.status if state else None), None
+
+
+ConfigLoader = Callable[[Path], "tuple[UploadConfig | None, str | None]"]
+
+
+def check_enqueueable(data_dir: Path, store: UploadStateStore, session_id: str,
+                      load_config: ConfigLoader | None = None) -> str | None:
+    """None when `session_id` may be queued now, else one sentence; reads only."""
+    problem = session_problem(data_dir, session_id)
+    if problem:
+        return problem
+    status, problem = state_problem(store, session_id)
+    if problem:
+        return problem
+    if status == "done":
+        return f"Session {session_id} is already uploaded."
+    _, problem = (load_config or load_valid_config)(data_dir)
+    return problem
