@@ -19,3 +19,7 @@ def data_dir(tmp_path: Path) -> Path:
     from app.paths import ensure_data_dir
 
     return ensure_data_dir(tmp_path / "data")
+
+
+# S3 server, bucket, config and fault-proxy fixtures (tests/s3support/fixtures.py).
+pytest_plugins = ["tests.s3support.fixtures"]

@@ -1,0 +1,97 @@
+"""The test support itself: the server answers, the proxy counts and injects real faults."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import botocore.exceptions
+import pytest
+
+from tests.s3support.proxy import Fault, FaultProxy
+from tests.s3support.server import S3Server
+
+
+def _client(s3_server: S3Server, proxy: FaultProxy, timeout: float = 10.0) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3", endpoint_url=proxy.endpoint_url, region_name="us-east-1",
+        aws_access_key_id="AKIAOPENSERVERTEST01", aws_secret_access_key="x" * 40,
+        config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1},
+                      read_timeout=timeout, connect_timeout=timeout),
+    )
+
+
+def test_proxy_forwards_and_counts_part_bytes(s3_server: S3Server, bucket: str,
+                                              fault_proxy: FaultProxy) -> None:
+    client = _client(s3_server, fault_proxy)
+    upload = client.create_multipart_upload(Bucket=bucket, Key="k")
+    body = b"a" * (5 * 1024 * 1024)
+    part = client.upload_part(Bucket=bucket, Key="k", UploadId=upload["UploadId"],
+                              PartNumber=1, Body=body)
+    client.upload_part(Bucket=bucket, Key="k", UploadId=upload["UploadId"], PartNumber=2, Body=b"end")
+    client.complete_multipart_upload(
+        Bucket=bucket, Key="k", UploadId=upload["UploadId"],
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]},
+                                   {"PartNumber": 2, "ETag": client.list_parts(
+                                       Bucket=bucket, Key="k", UploadId=upload["UploadId"]
+                                   )["Parts"][1]["ETag"]}]},
+    )
+    stats = fault_proxy.stats()
+    assert stats.part_bytes[1] == len(body)
+    assert stats.part_bytes[2] == 3
+    assert stats.parts_forwarded == {1: 1, 2: 1}
+    assert stats.requests["CreateMultipartUpload"] == 1
+    assert stats.requests["CompleteMultipartUpload"] == 1
+    assert s3_server.client().get_object(Bucket=bucket, Key="k")["Body"].read() == body + b"end"
+
+
+@pytest.mark.parametrize(("fault", "code"), [
+    (Fault.slow_down(), "SlowDown"),
+    (Fault.service_unavailable(), "ServiceUnavailable"),
+    (Fault.invalid_access_key(), "InvalidAccessKeyId"),
+])
+def test_proxy_injects_error_answers_then_passes(s3_server: S3Server, bucket: str,
+                                                 fault_proxy: FaultProxy, fault: Fault,
+                                                 code: str) -> None:
+    client = _client(s3_server, fault_proxy)
+    fault_proxy.fail_next(2, fault, only="PutObject")
+    for _ in range(2):
+        with pytest.raises(botocore.exceptions.ClientError) as caught:
+            client.put_object(Bucket=bucket, Key="k", Body=b"x" * 1000)
+        assert caught.value.response["Error"]["Code"] == code
+    client.put_object(Bucket=bucket, Key="k", Body=b"x" * 1000)
+    assert fault_proxy.stats().faults["error"] == 2
+
+
+def test_proxy_resets_mid_body(s3_server: S3Server, bucket: str, fault_proxy: FaultProxy) -> None:
+    client = _client(s3_server, fault_proxy)
+    fault_proxy.inject(Fault.reset_mid_body(100_000), only="PutObject")
+    with pytest.raises((botocore.exceptions.ConnectionClosedError,
+                        botocore.exceptions.EndpointConnectionError)):
+        client.put_object(Bucket=bucket, Key="k", Body=b"x" * 2_000_000)
+    stats = fault_proxy.stats()
+    assert 100_000 <= stats.body_bytes["PutObject"] < 2_000_000
+
+
+def test_proxy_stall_makes_the_client_time_out(s3_server: S3Server, bucket: str,
+                                               fault_proxy: FaultProxy) -> None:
+    client = _client(s3_server, fault_proxy, timeout=1.0)
+    fault_proxy.inject(Fault.stall(10), only="HeadBucket")
+    started = time.monotonic()
+    with pytest.raises(botocore.exceptions.ReadTimeoutError):
+        client.head_bucket(Bucket=bucket)
+    assert time.monotonic() - started < 10  # it was the client's timeout, not the stall's end
+
+
+def test_auth_server_rejects_wrong_secret(auth_s3_server: S3Server) -> None:
+    writer = auth_s3_server.users["writer"]
+    good = auth_s3_server.client()
+    good.create_bucket(Bucket="auth-check")
+    bad = auth_s3_server.client(writer.access_key_id, "wrong-secret-0000000000000000000000000")
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        bad.put_object(Bucket="auth-check", Key="k", Body=b"1")
+    assert caught.value.response["Error"]["Code"] == "SignatureDoesNotMatch"
+    good.delete_bucket(Bucket="auth-check")
