@@ -1,10 +1,15 @@
-"""`sessionrec cancel ID`."""
+"""`sessionrec cancel ID`: a pending or running upload ends as not_uploaded, its multipart
+upload aborted so nothing is left billed.
+
+When another process owns the queue the cancel is handed to it, and this command returns
+once that process has stopped the upload (within about a second). With no owner the abort
+is sent from here and the state is written directly."""
 
 from __future__ import annotations
 
 import argparse
 
-from app.commands.context import CommandContext, not_available
+from app.commands.context import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandContext, fail
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -12,4 +17,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
-    return not_available("cancel", "the upload queue arrives with issue 5")
+    from app.commands import queue_support as qs
+    from app.logs import setup_logging
+    from app.upload.handoff import HandOffError
+    from app.upload.queue_checks import load_valid_config, state_problem
+    from app.upload.queue_core import real_engine
+    from app.upload.queue_ops import abort_and_reset
+    from app.upload.state_store import UploadStateStore
+
+    setup_logging(ctx.data_dir)
+    data_dir, session_id = ctx.data_dir, args.session_id
+    try:
+        store = UploadStateStore(data_dir)
+        status, problem = state_problem(store, session_id)
+    except ValueError as exc:  # not a session id
+        return fail(str(exc), EXIT_USAGE)
+    if problem:
+        return fail(problem, EXIT_USAGE)
+    if status not in ("pending", "uploading"):
+        words = (status or "not_uploaded").replace("_", " ")
+        return fail(f"Session {session_id} is not queued (it is {words}).", EXIT_USAGE)
+    owned = qs.take_or_find_owner(data_dir)
+    if owned.lock is None:
+        try:
+            answer = qs.hand_off(data_dir, "cancel", [session_id]).get(session_id)
+        except HandOffError as exc:
+            return fail(str(exc), EXIT_FAILED)
+        if answer:
+            return fail(answer, EXIT_USAGE)
+        print(f"{session_id}: cancelled")
+        return EXIT_OK
+    try:
+        config, _ = load_valid_config(data_dir)
+        state = abort_and_reset(data_dir, store, session_id, config, real_engine().abort)
+    finally:
+        owned.lock.release()
+    if state.last_error:
+        return fail(state.last_error, EXIT_FAILED)
+    print(f"{session_id}: cancelled")
+    return EXIT_OK

@@ -1,10 +1,13 @@
-"""`sessionrec retry ID`."""
+"""`sessionrec retry ID`: a failed upload goes back to pending with its retry count reset.
+
+Handed to the process that owns the queue when there is one; otherwise written to disk for
+the next owner (`sessionrec queue --wait` or the app)."""
 
 from __future__ import annotations
 
 import argparse
 
-from app.commands.context import CommandContext, not_available
+from app.commands.context import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandContext, fail
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -12,4 +15,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
-    return not_available("retry", "the upload queue arrives with issue 5")
+    from app.commands import queue_support as qs
+    from app.commands.upload import QUEUED_HINT
+    from app.logs import setup_logging
+    from app.upload.handoff import HandOffError
+    from app.upload.queue_checks import load_valid_config, session_problem, state_problem
+    from app.upload.queue_ops import mark_pending
+    from app.upload.state_store import UploadStateStore
+
+    setup_logging(ctx.data_dir)
+    data_dir, session_id = ctx.data_dir, args.session_id
+    store = UploadStateStore(data_dir)
+    problem = session_problem(data_dir, session_id)
+    if problem is None:
+        status, problem = state_problem(store, session_id)
+        if problem is None and status != "failed":
+            words = (status or "not_uploaded").replace("_", " ")
+            problem = f"Session {session_id} has not failed (it is {words})."
+    if problem:
+        return fail(problem, EXIT_USAGE)
+    owned = qs.take_or_find_owner(data_dir)
+    if owned.lock is None:
+        try:
+            answer = qs.hand_off(data_dir, "retry", [session_id]).get(session_id)
+        except HandOffError as exc:
+            return fail(str(exc), EXIT_FAILED)
+        if answer:
+            return fail(answer, EXIT_USAGE)
+        print(f"{session_id}: queued again in the running upload queue")
+        return EXIT_OK
+    try:
+        config, problem = load_valid_config(data_dir)
+        if config is None:
+            return fail(problem or "The upload settings are not valid.", EXIT_USAGE)
+        mark_pending(data_dir, store, session_id, config, reset_retries=True)
+    finally:
+        owned.lock.release()
+    print(f"{session_id}: {QUEUED_HINT}")
+    return EXIT_OK

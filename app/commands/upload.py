@@ -1,10 +1,22 @@
-"""`sessionrec upload ID... [--wait]`."""
+"""`sessionrec upload ID... [--wait]`: put sessions in the upload queue (DESIGN §7).
+
+- Another process owns the queue (the window, a `queue --wait`): the ids are handed to it;
+  with --wait this process then follows their state files until they end.
+- Nobody owns it and no --wait: the sessions are marked `pending` on disk for the next owner.
+- Nobody owns it and --wait: this process becomes the owner, restores the queue and runs it
+  until these sessions end.
+Exit 0 when all are uploaded, 1 when one failed or was cancelled, 2 for bad input.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-from app.commands.context import CommandContext, not_available
+from app.commands.context import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandContext, fail
+
+QUEUED_HINT = "queued; run `sessionrec queue --wait` or open the app to upload"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -13,4 +25,83 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
-    return not_available("upload", "uploading arrives with issue 4")
+    from app.commands import queue_support as qs
+    from app.logs import setup_logging
+    from app.upload.handoff import HandOffError
+    from app.upload.qt_host import QueueHost
+    from app.upload.queue_checks import check_enqueueable, load_valid_config, state_problem
+    from app.upload.queue_ops import mark_pending
+    from app.upload.state_store import UploadStateStore
+
+    setup_logging(ctx.data_dir)
+    data_dir = ctx.data_dir
+    ids = list(dict.fromkeys(args.session_ids))
+    store = UploadStateStore(data_dir)
+    out = qs.ProgressPrinter(sys.stdout)
+
+    # Validate everything first: bad input changes nothing.
+    already_done = [i for i in ids if state_problem(store, i)[0] == "done"]
+    problems = [p for i in ids if i not in already_done
+                for p in [check_enqueueable(data_dir, store, i)] if p]
+    if problems:
+        for sentence in problems[1:]:
+            print(f"sessionrec: {sentence}", file=sys.stderr)
+        return fail(problems[0], EXIT_USAGE)
+    for session_id in already_done:
+        print(f"{session_id}: already uploaded")
+    todo = [i for i in ids if i not in already_done]
+    if not todo:
+        return EXIT_OK
+
+    owned = qs.take_or_find_owner(data_dir)
+    if owned.lock is None:
+        try:
+            answers = qs.hand_off(data_dir, "upload", todo)
+        except HandOffError as exc:
+            return fail(str(exc), EXIT_FAILED)
+        refused = [s for s in answers.values() if s]
+        if refused:
+            return fail(refused[0], EXIT_USAGE)
+        who = f"process {owned.pid}" if owned.pid else "another process"
+        if not args.wait:
+            for session_id in todo:
+                print(f"{session_id}: queued in the upload queue of {who}")
+            return EXIT_OK
+        final = qs.wait_on_disk(data_dir, todo, out)
+        return _report(data_dir, final)
+
+    if not args.wait:
+        try:
+            config, problem = load_valid_config(data_dir)
+            if config is None:
+                return fail(problem or "The upload settings are not valid.", EXIT_USAGE)
+            for session_id in todo:
+                mark_pending(data_dir, store, session_id, config, reset_retries=True)
+                print(f"{session_id}: {QUEUED_HINT}")
+        finally:
+            owned.lock.release()
+        return EXIT_OK
+
+    host = QueueHost(data_dir, owned.lock)
+    runner = qs.QueueRunner(host, todo, out)
+    for session_id in todo:  # posted before start: handled right after the restore
+        refusal = host.queue.enqueue(session_id)
+        if refusal:
+            host.close()
+            return fail(refusal, EXIT_USAGE)
+    host.start(restore=True)
+    runner.run()
+    if runner.interrupted:
+        return fail("Interrupted; the upload continues at the next start.", EXIT_FAILED)
+    return _report(data_dir, runner.final)
+
+
+def _report(data_dir: Path, final: dict[str, str]) -> int:
+    from app.commands.queue_support import failure_sentence
+
+    bad = [(i, s) for i, s in final.items() if s != "done"]
+    if not bad:
+        return EXIT_OK
+    for session_id, status in bad[1:]:
+        print(f"sessionrec: {failure_sentence(data_dir, session_id, status)}", file=sys.stderr)
+    return fail(failure_sentence(data_dir, bad[0][0], bad[0][1]), EXIT_FAILED)

@@ -152,10 +152,10 @@ def export_session(paths: SessionPaths, meta: SessionMeta, cancel: threading.Eve
     Raises ExportError (one sentence) and leaves no partial zip and no marker on failure."""
     paths.exported_marker.unlink(missing_ok=True)
     try:
-        if meta.zip_sha256 or meta.zip_path:
-            # A crash after a previous export's meta save: the zip must not carry stale zip fields.
-            meta = dataclasses.replace(meta, zip_path=None, file_size_bytes=None, zip_sha256=None)
-            save_meta(paths, meta)
+        # The zip carries exactly this meta, without the zip's own fields (a crash after a
+        # previous export's meta save must not leave stale ones in it).
+        meta = dataclasses.replace(meta, zip_path=None, file_size_bytes=None, zip_sha256=None)
+        save_meta(paths, meta)
         write_zip(paths, paths.zip_partial, cancel, on_progress)
         os.replace(paths.zip_partial, paths.zip)
         verify_zip(paths.zip)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject
 
-from app.upload.qt_ipc import QueueServer, socket_name
+from app.upload.handoff import socket_name
+from app.upload.qt_ipc import QueueServer
 from app.upload.qt_queue import UploadQueue
 from app.upload.queue_core import Engine
 from app.upload.queue_lock import QueueLock
@@ -36,7 +37,8 @@ class QueueHost(QObject):
 
     def start(self, restore: bool = True) -> None:
         # Listen first: a request that arrives while restoring simply waits in the queue.
-        self.server.listen()
+        if self.server.listen():
+            self.lock.set_socket(self.server.name)  # clients read the full path from here
         self.queue.start(restore=restore)
 
     def close(self, timeout: float = 2.0) -> bool:

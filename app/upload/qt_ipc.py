@@ -1,24 +1,10 @@
-"""Hand-off of `upload`, `retry` and `cancel` to the process that owns the queue (DESIGN §7).
-
-The owner (the window, or `sessionrec queue --wait` / `upload --wait`) listens on a
-QLocalServer; a second `sessionrec` process that finds the queue lock taken connects with a
-QLocalSocket, sends one request and waits for the answer. The answer comes when the command
-has taken effect (for `cancel`: the session is `not_uploaded` and its multipart upload is
-aborted), so the second process can report the truth.
-
-Wire format: one UTF-8 JSON object per line each way.
-  request  {"op": "upload" | "retry" | "cancel", "ids": ["<sessionId>", ...]}
-  response {"results": {"<sessionId>": null | "<one sentence why not>"}}
-or {"error": "<sentence>"} for a request that could not be read.
-
-Socket name: `<data-dir>/upload-queue.sock` when that path fits a Unix socket address
-(< 100 bytes); otherwise `sessionrec-<first 16 hex of sha256(data-dir path)>` in Qt's temp
-folder. Both sides derive it from the data dir alone.
+"""Owner side of the queue hand-off (DESIGN §7): a QLocalServer answering the requests that
+`handoff.send_request` sends from a second `sessionrec` process. Wire format and socket
+name: see `app/upload/handoff.py`. An answer is sent once the command took effect.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -27,59 +13,10 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
+from app.upload.handoff import MAX_MESSAGE_BYTES, OPS, socket_name
 from app.upload.qt_queue import UploadQueue
 
 log = logging.getLogger(__name__)
-
-SOCKET_FILE = "upload-queue.sock"
-MAX_UNIX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux, 104 on macOS
-MAX_REQUEST_BYTES = 64 * 1024
-OPS = ("upload", "retry", "cancel")
-
-
-def socket_name(data_dir: Path) -> str:
-    candidate = str(data_dir / SOCKET_FILE)
-    if len(candidate.encode()) < MAX_UNIX_SOCKET_PATH:
-        return candidate
-    digest = hashlib.sha256(str(data_dir).encode()).hexdigest()[:16]
-    return f"sessionrec-{digest}"
-
-
-class HandOffError(Exception):
-    """The owner could not be reached or did not answer; one sentence."""
-
-
-def send_request(data_dir: Path, op: str, ids: list[str], timeout_s: float = 15.0,
-                 connect_timeout_s: float = 3.0) -> dict[str, str | None]:
-    """Send one request to the owner and return its per-id answers (None = done)."""
-    sock = QLocalSocket()
-    sock.connectToServer(socket_name(data_dir))
-    if not sock.waitForConnected(int(connect_timeout_s * 1000)):
-        raise HandOffError("The process that owns the upload queue does not answer.")
-    try:
-        sock.write((json.dumps({"op": op, "ids": ids}) + "\n").encode())
-        sock.waitForBytesWritten(int(connect_timeout_s * 1000))
-        buffer = b""
-        while b"\n" not in buffer:
-            if not sock.waitForReadyRead(int(timeout_s * 1000)):
-                raise HandOffError("The process that owns the upload queue did not answer in time.")
-            buffer += bytes(sock.readAll().data())
-            if len(buffer) > MAX_REQUEST_BYTES:
-                raise HandOffError("The process that owns the upload queue sent a malformed answer.")
-    finally:
-        sock.disconnectFromServer()
-    try:
-        answer = json.loads(buffer.split(b"\n", 1)[0])
-    except ValueError as exc:
-        raise HandOffError("The process that owns the upload queue sent a malformed answer.") from exc
-    if not isinstance(answer, dict):
-        raise HandOffError("The process that owns the upload queue sent a malformed answer.")
-    if isinstance(answer.get("error"), str):
-        raise HandOffError(answer["error"])
-    results = answer.get("results")
-    if not isinstance(results, dict):
-        raise HandOffError("The process that owns the upload queue sent a malformed answer.")
-    return {str(k): (v if isinstance(v, str) else None) for k, v in results.items()}
 
 
 @dataclass
@@ -113,7 +50,9 @@ class QueueServer(QObject):
         # Only the lock holder calls this, so a socket file left by a dead owner is stale.
         QLocalServer.removeServer(self.name)
         ok = self._server.listen(self.name)
-        if not ok:
+        if ok:
+            self.name = self._server.fullServerName()
+        else:
             log.warning("cannot listen on %s: %s", self.name, self._server.errorString())
         return ok
 
@@ -141,7 +80,7 @@ class QueueServer(QObject):
         if not isinstance(sock, QLocalSocket) or sock not in self._buffers:
             return
         data = self._buffers[sock] + bytes(sock.readAll().data())
-        if len(data) > MAX_REQUEST_BYTES:
+        if len(data) > MAX_MESSAGE_BYTES:
             self._send(sock, {"error": "The request is too large."})
             return
         if b"\n" not in data:

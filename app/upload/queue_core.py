@@ -30,6 +30,7 @@ from app.upload import queue_checks
 from app.upload.backoff import DEFAULT_BASE_SEC, DEFAULT_CAP_SEC, backoff_delay
 from app.upload.errors import ErrorKind, UploadCancelled, UploadError
 from app.upload.progress import Progress, ProgressCallback
+from app.upload.queue_ops import abort_and_reset, mark_pending
 from app.upload.restore import restore_queue
 from app.upload.state_store import StateDamaged, UploadStateStore, now_ms
 
@@ -282,14 +283,8 @@ class SerialQueue:
         if reset_retries and (state is None or state.status != "failed"):
             _answer(reply, f"Session {session_id} has not failed.")
             return
-        zip_size = session_paths(self.data_dir, session_id).zip.stat().st_size
-        changes: dict[str, object] = dict(
-            max_retries=config.max_retries, last_error=None, error_kind=None, error_detail=None,
-            next_attempt_at=None, total_bytes=zip_size,
-        )
-        if reset_retries or state is None or state.status != "pending":
-            changes["retry_count"] = 0
-        self._set_status(session_id, "pending", **changes)
+        mark_pending(self.data_dir, self.store, session_id, config, reset_retries)
+        self._events.status_changed(session_id, "pending")
         self._was_idle = False
         self._order.append(session_id)
         self._due[session_id] = self._monotonic()
@@ -321,17 +316,9 @@ class SerialQueue:
         _answer(reply, None)
 
     def _abort_and_reset(self, session_id: str) -> None:
-        """Abort the session's multipart upload (nothing left billed), then not_uploaded."""
         config, _ = self._load_config()
-        note: str | None = None
-        if config is not None:
-            try:
-                self._get_engine().abort(self.data_dir, session_id, config, self.store)
-            except UploadError as exc:
-                log.warning("could not abort the multipart upload of %s: %s", session_id, exc)
-                note = f"The unfinished upload could not be removed from the bucket: {exc.sentence}"
-        self._set_status(session_id, "not_uploaded", retry_count=0, next_attempt_at=None,
-                         last_error=note, error_kind=None, error_detail=None)
+        abort_and_reset(self.data_dir, self.store, session_id, config, self._get_engine().abort)
+        self._events.status_changed(session_id, "not_uploaded")
 
     def _drop(self, session_id: str) -> None:
         if session_id in self._order:

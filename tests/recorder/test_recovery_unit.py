@@ -1,0 +1,112 @@
+"""Crash recovery from what is on disk, without a display."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import av
+import pytest
+
+from app.recorder import recovery
+from app.recorder.recovery import recover_interrupted
+from app.recorder.session_lock import SessionLock
+from app.recorder.video_file import complete_length, probe
+from app.sessions import is_exported, list_sessions, load_meta
+from tests.factories import make_session
+from tests.recorder.synthetic import interrupted_session
+
+
+def decoded_frames(path: Path) -> int:
+    with av.open(str(path)) as container:
+        return sum(1 for _ in container.decode(container.streams.video[0]))
+
+
+def fragment_offsets(path: Path) -> list[int]:
+    data = path.read_bytes()
+    offsets, pos = [], 0
+    while pos + 8 <= len(data):
+        size = int.from_bytes(data[pos:pos + 4], "big")
+        if data[pos + 4:pos + 8] == b"moof":
+            offsets.append(pos)
+        pos += size
+    return offsets
+
+
+def test_truncated_video_and_actions_are_recovered_and_exported(data_dir: Path) -> None:
+    paths, times = interrupted_session(data_dir, seconds=4, fps=10)
+    video = paths.video_dir / "screen.mp4"
+    moofs = fragment_offsets(video)
+    assert len(moofs) >= 3
+    # Cut in the middle of the last fragment, as a kill during its write would.
+    os.truncate(video, moofs[-1] + 300)
+    with paths.actions.open("a") as handle:
+        handle.write('{"t": 99999, "type": "cli')  # a half-written line
+    full_actions = len(paths.actions.read_text().splitlines()) - 1
+
+    results = recover_interrupted(data_dir)
+
+    assert [(r.session_id, r.finalized, r.exported) for r in results] == [
+        (paths.session_id, True, True)]
+    assert video.stat().st_size == moofs[-1]
+    kept = decoded_frames(video)
+    assert 0 < kept < len(times)
+    assert probe(video).frames == kept
+    frames = [json.loads(line) for line in paths.frames.read_text().splitlines()]
+    assert [f["index"] for f in frames] == list(range(kept))
+    actions = paths.actions.read_text().splitlines()
+    assert len(actions) == full_actions and all(json.loads(a) for a in actions)
+    meta = load_meta(paths).value
+    assert meta is not None and meta.recovered and meta.ended_at is not None
+    assert meta.frame_count == kept and meta.action_count == full_actions
+    assert meta.ended_at - meta.created_at >= times[kept - 1]
+    assert is_exported(paths) and meta.zip_sha256
+
+
+def test_complete_length_of_an_intact_file_is_its_size(tmp_path: Path) -> None:
+    from tests.recorder.synthetic import write_video
+
+    path = tmp_path / "v.mp4"
+    write_video(path, 10, 2)
+    assert complete_length(path) == path.stat().st_size
+
+
+def test_session_being_recorded_is_left_alone(data_dir: Path) -> None:
+    paths, _ = interrupted_session(data_dir, seconds=1)
+    lock = SessionLock(paths.root)
+    assert lock.try_acquire()
+    try:
+        assert recover_interrupted(data_dir) == []
+        assert load_meta(paths).value.ended_at is None  # type: ignore[union-attr]
+    finally:
+        lock.release()
+    assert recover_interrupted(data_dir)[0].exported
+
+
+def test_damaged_meta_is_left_alone_and_kept(data_dir: Path) -> None:
+    paths, _ = interrupted_session(data_dir, seconds=1)
+    paths.meta.write_text("{not json")
+    before = sorted(p.name for p in paths.root.iterdir())
+    assert recover_interrupted(data_dir) == []
+    assert paths.meta.read_text() == "{not json"
+    assert set(before) <= {p.name for p in paths.root.iterdir()}
+    assert list_sessions(data_dir)[0].damaged
+
+
+def test_ended_but_not_exported_is_exported(data_dir: Path) -> None:
+    session_id = make_session(data_dir, 1_700_000_000_000, exported=False)
+    [result] = recover_interrupted(data_dir)
+    assert result.session_id == session_id and result.exported and not result.finalized
+
+
+def test_nothing_to_do_parses_nothing(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(50):
+        make_session(data_dir, 1_700_000_000_000 + i * 1000)
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("an exported session was parsed")
+
+    monkeypatch.setattr(recovery, "load_meta", no_parsing)
+    monkeypatch.setattr(recovery, "SessionLock", no_parsing)
+    assert recover_interrupted(data_dir) == []

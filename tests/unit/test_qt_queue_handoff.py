@@ -1,0 +1,97 @@
+"""UploadQueue's signals on its QThread and the local-socket hand-off, with the scripted engine."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Slot
+
+from app.upload.handoff import send_request, socket_name
+from app.upload.qt_host import QueueHost
+from app.upload.queue_lock import QueueLock
+from app.upload.state_store import UploadStateStore
+from tests.factories import make_session
+from tests.unit.test_queue_core import FakeConfig, ScriptedEngine
+
+
+class Watcher(QObject):
+    """Receives the queue's signals in the GUI thread, as the window does."""
+
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__()
+        self.data_dir = data_dir
+        self.statuses: list[tuple[str, str]] = []
+        self.progress: list[tuple[str, int, int]] = []
+        self.threads: set[object] = set()
+
+    @Slot(str, str)
+    def on_status(self, session_id: str, status: str) -> None:
+        self.threads.add(threading.current_thread().name)
+        self.statuses.append((session_id, status))
+        assert UploadStateStore(self.data_dir).get(session_id) is not None
+
+    @Slot(str, object, object, float, float)
+    def on_progress(self, session_id: str, done: object, total: object, rate: float, eta: float) -> None:
+        assert isinstance(done, int) and isinstance(total, int)
+        self.progress.append((session_id, done, total))
+
+    def last(self, session_id: str) -> str | None:
+        found = [s for i, s in self.statuses if i == session_id]
+        return found[-1] if found else None
+
+
+def test_signals_arrive_in_the_gui_thread_and_big_sizes_survive(qtbot, data_dir: Path) -> None:
+    sid = make_session(data_dir, 1_700_000_000_000)
+    scripted = ScriptedEngine(FakeConfig())
+    big = 5 * 1024**3  # above 2**31: must not be truncated by a C++ int
+
+    def upload(data_dir_, session_id, config, store, on_progress, cancel):
+        from app.upload.progress import Progress
+        on_progress(Progress(big, big, 1e6, 0.0))
+        return store.update(session_id, bytes_uploaded=big, total_bytes=big)
+
+    scripted.upload = upload  # type: ignore[method-assign]
+    lock = QueueLock(data_dir)
+    assert lock.acquire()
+    host = QueueHost(data_dir, lock, engine=scripted.engine())
+    watcher = Watcher(data_dir)
+    host.queue.statusChanged.connect(watcher.on_status)
+    host.queue.progress.connect(watcher.on_progress)
+    host.start()
+    try:
+        assert host.queue.enqueue(sid) is None
+        qtbot.waitUntil(lambda: watcher.last(sid) == "done", timeout=5000)
+        assert watcher.threads == {threading.main_thread().name}
+        assert (sid, big, big) in watcher.progress
+    finally:
+        assert host.close()
+
+
+def test_cancel_is_handed_to_the_owner_and_answered_after_it_took_effect(qtbot, data_dir: Path) -> None:
+    sid = make_session(data_dir, 1_700_000_000_000)
+    scripted = ScriptedEngine(FakeConfig())
+    scripted.hold[sid] = threading.Event()  # uploads until cancelled
+    host = QueueHost.try_open(data_dir, engine=scripted.engine())
+    assert host is not None
+    assert QueueHost.try_open(data_dir) is None  # one owner per data dir
+    watcher = Watcher(data_dir)
+    host.queue.statusChanged.connect(watcher.on_status)
+    host.start()
+    answers: list[dict[str, str | None]] = []
+    try:
+        host.queue.enqueue(sid)
+        qtbot.waitUntil(lambda: watcher.last(sid) == "uploading", timeout=5000)
+        client = threading.Thread(target=lambda: answers.append(
+            send_request(data_dir, "cancel", [sid, "no-such-session"])))
+        client.start()
+        qtbot.waitUntil(lambda: bool(answers), timeout=5000)
+        client.join()
+        assert answers[0][sid] is None
+        assert answers[0]["no-such-session"] is not None
+        # The answer came after the state was written.
+        assert UploadStateStore(data_dir).get(sid).status == "not_uploaded"  # type: ignore[union-attr]
+        assert scripted.aborted == [sid]
+    finally:
+        assert host.close()
+    assert socket_name(data_dir).endswith("upload-queue.sock")
