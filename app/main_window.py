@@ -59,6 +59,7 @@ def gui_settings(data_dir: Path) -> QSettings:
 
 class MainWindow(QMainWindow):
     sessionsLoaded = Signal(int)  # number of sessions, each time the full list arrives
+    closed = Signal()  # the window really closed (not hidden to the tray)
 
     def __init__(self, data_dir: Path, recorder: RecordingController | None = None,
                  parent: QWidget | None = None) -> None:
@@ -422,6 +423,7 @@ class MainWindow(QMainWindow):
         if reason is None:
             self.shutdown()
             event.accept()
+            self.closed.emit()
             return
         choice = self.ask_close(reason)
         if choice == "tray":
