@@ -431,8 +431,14 @@ class MainWindow(QMainWindow):
             self.hide()
             self.tray.notify("sessionrec is still running", "Recording and uploads continue in the tray.")
         elif choice == "quit":
-            event.ignore()
-            self.quit_app()
+            self.really_quit = True
+            if self.recorder.busy:
+                event.ignore()
+                self.quit_app()  # closes again once the recording is saved
+            else:
+                self.shutdown()
+                event.accept()
+                self.closed.emit()
         else:
             event.ignore()
 
