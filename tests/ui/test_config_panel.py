@@ -11,7 +11,6 @@ from pytestqt.qtbot import QtBot
 from app.upload.config import load_config
 from app.widgets.upload_config_panel import UploadConfigPanel
 
-
 panel_marker = object()
 
 
