@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.jsonfile import write_bytes_atomic
 from app.models import PauseSpan, SessionMeta
 from app.recorder.archive import ExportError, export_session
 from app.recorder.session_lock import SessionLock
@@ -83,13 +82,25 @@ def _video_info(paths: SessionPaths, meta: SessionMeta) -> VideoInfo:
         return VideoInfo(0, None, None)
 
 
-def finalize_interrupted(paths: SessionPaths, meta: SessionMeta) -> SessionMeta:
+def repair_video(paths: SessionPaths, meta: SessionMeta) -> tuple[VideoInfo, int | None]:
+    """Cut the video after its last complete fragment and frames.jsonl after the last frame the
+    video holds (lines past it name frames that never reached the disk). Truncation only: it
+    needs no free space, so it also works on a full disk. Returns the video's frame count and
+    pts, and the session time `t` of its last frame (None without frames)."""
     video = _video_info(paths, meta)
-    frames = complete_lines(paths.frames)[: video.frames]
-    write_bytes_atomic(paths.frames, b"".join(line + b"\n" for line in frames))
+    frames = complete_lines(paths.frames)
+    if len(frames) > video.frames:
+        frames = frames[: video.frames]
+        os.truncate(paths.frames, sum(len(line) + 1 for line in frames))
+    return video, (_last_t(frames) if frames else None)
+
+
+def finalize_interrupted(paths: SessionPaths, meta: SessionMeta) -> SessionMeta:
+    video, last_frame_t = repair_video(paths, meta)
     actions = complete_lines(paths.actions)
-    frame_end = (video.last_pts_ms or 0) + (round(1000 / meta.fps) if meta.fps else 0)
-    end_ms = max(frame_end if video.frames else 0, _last_t(actions))
+    # frames.jsonl has the session time of each frame (the muxer rebases pts to start at 0).
+    frame_end = (last_frame_t or 0) + (round(1000 / meta.fps) if meta.fps else 0)
+    end_ms = max(frame_end if last_frame_t is not None else 0, _last_t(actions))
     pauses = [PauseSpan(p.start_ms, p.end_ms if p.end_ms is not None else max(end_ms, p.start_ms))
               for p in meta.pauses]
     paused_ms = sum((p.end_ms or p.start_ms) - p.start_ms for p in pauses)

@@ -228,12 +228,18 @@ class SessionRecorder:
         # Free the reserve first: on a full disk it is what lets the meta below be written.
         with contextlib.suppress(OSError):
             (self.paths.root / RESERVE_FILE).unlink()
+        frame_count = self._writer.written
+        if self._writer.error is not None:
+            # A failed write (a full disk) can leave a half fragment at the end: cut it off.
+            from app.recorder.recovery import repair_video
+
+            frame_count = repair_video(self.paths, self.meta)[0].frames
         paused_ms = sum((p.end_ms or end_ms) - p.start_ms for p in self._pauses)
         self.meta = dataclasses.replace(
             self.meta,
             ended_at=self.clock.epoch_ms(end_ms),
             duration_ms=max(0, end_ms - paused_ms),
-            frame_count=self._writer.written,
+            frame_count=frame_count,
             dropped_frames=self._capture.dropped,
             action_count=self._actions.written,
             screenshot_count=self._screenshots.written,

@@ -83,7 +83,7 @@ def test_record_actions_screenshots_and_video(xserver: XServer, data_dir: Path) 
     expected_frames = meta.fps * wall_ms / 1000
     assert abs(video.frames - expected_frames) <= 0.05 * expected_frames
     assert video.frames == meta.frame_count
-    video_ms = video.last_ms + 1000 / meta.fps  # pts are ms since the session start
+    video_ms = video.last_ms + 1000 / meta.fps  # the player's duration (first frame at 0)
     assert abs(video_ms - wall_ms) <= 0.02 * wall_ms
     assert (video.width, video.height) == (xserver.width, xserver.height)
 
@@ -158,7 +158,9 @@ def test_kill_9_then_list_recovers(xserver: XServer, data_dir: Path) -> None:
     meta = meta_of(data_dir, session_id)
     elapsed_ms = killed_at - meta.created_at
     video = decode(paths.root / "video" / "screen.mp4")
-    covered_ms = video.last_ms + 1000 / meta.fps
+    # Player time starts at frame 0; frames.jsonl says when frame 0 was captured.
+    first_t = json.loads(paths.frames.read_text().splitlines()[0])["t"]
+    covered_ms = first_t + video.last_ms + 1000 / meta.fps
     assert covered_ms >= elapsed_ms - 1500, (covered_ms, elapsed_ms)
     assert video.frames == meta.frame_count
     actions = actions_of(data_dir, session_id)
