@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
 
-from app.commands.context import CommandContext, not_available
+from app.commands.context import EXIT_FAILED, EXIT_OK, CommandContext, fail
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -12,4 +14,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
-    return not_available("demo-s3", "the local test bucket arrives with issue 4")
+    from app.logs import setup_logging
+    from app.upload.config import load_config
+    from app.upload.demo_server import DemoS3Server
+
+    setup_logging(ctx.data_dir)
+    server = DemoS3Server(port=args.port)
+    try:
+        server.start()
+    except (RuntimeError, OSError) as exc:
+        return fail(f"the local S3 server could not start: {exc}.", EXIT_FAILED)
+    existing = load_config(ctx.data_dir).value
+    server.write_config(ctx.data_dir, existing)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"Local S3 server running at {server.endpoint_url} with bucket '{server.bucket}'.")
+    print("The settings now point at it; uploads stay in memory until this stops.")
+    print("Press Ctrl-C to stop.", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+    print("Local S3 server stopped.")
+    return EXIT_OK

@@ -35,6 +35,7 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     if owned.lock is None:
         who = f"process {owned.pid}" if owned.pid else "another process"
         return fail(f"The upload queue of this data folder is already running in {who}.", EXIT_USAGE)
+    qs.core_app()  # before any QObject: the local server needs the main thread's event dispatcher
     host = QueueHost(ctx.data_dir, owned.lock)
     runner = qs.QueueRunner(host, None, qs.ProgressPrinter(sys.stdout))
     host.start(restore=True)

@@ -82,6 +82,7 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
             owned.lock.release()
         return EXIT_OK
 
+    qs.core_app()  # before any QObject: the local server needs the main thread's event dispatcher
     host = QueueHost(data_dir, owned.lock)
     runner = qs.QueueRunner(host, todo, out)
     for session_id in todo:  # posted before start: handled right after the restore

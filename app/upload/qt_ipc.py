@@ -91,6 +91,7 @@ class QueueServer(QObject):
         self._handle(sock, line)
 
     def _handle(self, sock: QLocalSocket, line: bytes) -> None:
+        log.info("hand-off request: %s", line[:200].decode(errors="replace"))
         try:
             request = json.loads(line)
             op, ids = request["op"], request["ids"]

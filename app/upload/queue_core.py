@@ -27,7 +27,7 @@ from app.models import UploadState, UploadStatus
 from app.retention import RetentionPolicy, apply_cleanup
 from app.sessions import session_paths
 from app.upload import queue_checks
-from app.upload.backoff import DEFAULT_BASE_SEC, DEFAULT_CAP_SEC, backoff_delay
+from app.upload.backoff import backoff_delay
 from app.upload.errors import ErrorKind, UploadCancelled, UploadError
 from app.upload.progress import Progress, ProgressCallback
 from app.upload.queue_ops import abort_and_reset, mark_pending
@@ -420,8 +420,7 @@ class SerialQueue:
         if done_retries >= config.max_retries:
             self._fail(session_id, error)
             return
-        delay = backoff_delay(done_retries, getattr(config, "backoff_base_sec", DEFAULT_BASE_SEC),
-                              getattr(config, "backoff_cap_sec", DEFAULT_CAP_SEC))
+        delay = backoff_delay(done_retries, config.backoff_base_sec, config.backoff_cap_sec)
         log.info("upload of %s failed (%s); retry %d in %.3f s", session_id, error.kind,
                  done_retries + 1, delay)
         self._set_status(session_id, "pending", retry_count=done_retries + 1,
@@ -447,8 +446,8 @@ class SerialQueue:
         # disk is exactly what restore turns back into `pending`.
 
     def _apply_retention(self, config: UploadConfig) -> None:
-        policy = RetentionPolicy(delete_after_upload=getattr(config, "delete_after_upload", False),
-                                 keep_uploaded=getattr(config, "keep_uploaded", None))
+        policy = RetentionPolicy(delete_after_upload=config.delete_after_upload,
+                                 keep_uploaded=config.keep_uploaded)
         if not policy.enabled:
             return
         try:

@@ -151,6 +151,8 @@ class FaultProxy:
         self.host, self.port = self._listener.getsockname()[:2]
         self._stopping = threading.Event()
         self._conns: set[socket.socket] = set()
+        self._active = 0
+        self._idle = threading.Condition(self._lock)
         self._thread = threading.Thread(target=self._accept_loop, name="FaultProxy", daemon=True)
         self._thread.start()
 
@@ -183,6 +185,12 @@ class FaultProxy:
             return Stats(Counter(s.requests), Counter(s.body_bytes), Counter(s.part_bytes),
                          Counter(s.part_requests), Counter(s.parts_forwarded), Counter(s.faults),
                          list(s.log))
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until no request is being handled (e.g. after killing the client, bytes
+        already in socket buffers may still be forwarded)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._active == 0, timeout)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -233,6 +241,8 @@ class FaultProxy:
         return None
 
     def _serve(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._active += 1
         try:
             reader = _Reader(conn)
             head = reader.read_head()
@@ -268,10 +278,12 @@ class FaultProxy:
         except (OSError, _ClientGone, ValueError):
             pass
         finally:
-            with self._lock:
-                self._conns.discard(conn)
             with contextlib.suppress(OSError):
                 conn.close()
+            with self._lock:
+                self._conns.discard(conn)
+                self._active -= 1
+                self._idle.notify_all()
 
     def _count_body(self, info: RequestInfo, n: int) -> None:
         with self._lock:

@@ -1,0 +1,592 @@
+"""Upload one session's zip to S3: resumable, verified, cancellable (DESIGN §4-§6).
+
+Shape of one call to `upload_session`:
+1. stat the zip; pick the key and part size; below one part -> a single PutObject;
+2. multipart: reuse the upload recorded in upload-state.json if the zip is unchanged
+   (ListParts reconciles what S3 holds), else abort it and create a new one, and persist
+   the new uploadId before any part is sent;
+3. send the missing parts from a bounded pool (`concurrency` workers), each part read as a
+   slice of the file; each finished part is recorded (throttled) and only then reported;
+4. complete, then verify with HeadObject (size, checksum, ETag, metadata).
+
+The engine never changes `status`, `retry_count` or `last_error`: that is the queue's job.
+A transient error in one part is retried inside this call at most PART_ATTEMPTS times;
+everything else is raised as `UploadError` for the queue to back off and retry.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import dataclasses
+import hashlib
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app import __version__
+from app.models import MultipartState, UploadedPart, UploadState
+from app.sessions import load_meta, session_paths
+from app.upload.config import UploadConfig, object_key, part_size_for
+from app.upload.credentials import make_s3_client
+from app.upload.errors import ErrorKind, UploadCancelled, UploadError
+from app.upload.part_reader import (
+    BandwidthLimiter,
+    ReaderStopped,
+    SliceReader,
+    composite_checksum,
+    composite_etag,
+    digest_slice,
+)
+from app.upload.progress import Progress, ProgressMeter
+from app.upload.s3errors import classify, disk_read_error, error_code
+from app.upload.state_store import UploadStateStore
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE = "application/zip"
+# One part gets this many tries inside one upload call (transient errors only); the queue
+# retries the whole upload with backoff after that.
+PART_ATTEMPTS = 3
+PART_RETRY_DELAYS = (0.5, 1.0)
+# Parts are persisted at most this often (plus at the end); progress follows the disk.
+RECORD_INTERVAL_SEC = 0.25
+_MD5_ETAG = re.compile(r'^"?([0-9a-f]{32})(?:-(\d+))?"?$')
+
+
+@dataclass(frozen=True)
+class ZipFile:
+    path: Path
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class _Slice:
+    number: int
+    offset: int
+    length: int
+
+
+class _NoSuchUpload(Exception):
+    pass
+
+
+def _stat_zip(data_dir: Path, session_id: str) -> ZipFile:
+    path = session_paths(data_dir, session_id).zip
+    try:
+        st = path.stat()
+    except FileNotFoundError as exc:
+        raise UploadError(ErrorKind.ZIP_MISSING,
+                          "The session's zip file is missing, so there is nothing to upload.",
+                          "FileNotFound") from exc
+    except OSError as exc:
+        raise disk_read_error(exc) from exc
+    return ZipFile(path, st.st_size, st.st_mtime_ns)
+
+
+def _slices(size: int, part_size: int) -> list[_Slice]:
+    count = max(1, -(-size // part_size))
+    return [_Slice(i + 1, i * part_size, min(part_size, size - i * part_size)) for i in range(count)]
+
+
+def _zip_sha256(data_dir: Path, session_id: str, zip_file: ZipFile, cancel: threading.Event) -> str:
+    loaded = load_meta(session_paths(data_dir, session_id))
+    if loaded.value is not None and loaded.value.zip_sha256 and \
+            loaded.value.file_size_bytes in (None, zip_file.size):
+        return loaded.value.zip_sha256
+    digest = hashlib.sha256()
+    try:
+        with zip_file.path.open("rb") as handle:
+            while block := handle.read(1024 * 1024):
+                if cancel.is_set():
+                    raise UploadCancelled
+                digest.update(block)
+    except OSError as exc:
+        raise disk_read_error(exc) from exc
+    return digest.hexdigest()
+
+
+class _PartLedger:
+    """Finished parts: persisted (throttled) first, reported after, never the other way.
+
+    After `close()` nothing more is written, so a worker finishing late (after cancel) can
+    never write parts back into a state the caller has since changed.
+    """
+
+    def __init__(self, store: UploadStateStore, session_id: str, multipart: MultipartState,
+                 meter: ProgressMeter, on_progress: Callable[[Progress], None]) -> None:
+        self.store = store
+        self.session_id = session_id
+        self.multipart = multipart
+        self.parts = {p.part_number: p for p in multipart.parts}
+        self.meter = meter
+        self.on_progress = on_progress
+        self._lock = threading.Lock()
+        self._dirty = False
+        self._closed = False
+        self._last_flush = 0.0
+
+    def add(self, part: UploadedPart, last: bool = False) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self.parts[part.part_number] = part
+            self._dirty = True
+            if last or time.monotonic() - self._last_flush >= RECORD_INTERVAL_SEC:
+                self._flush()
+
+    def flush_if_due(self) -> None:
+        with self._lock:
+            if self._dirty and not self._closed and \
+                    time.monotonic() - self._last_flush >= RECORD_INTERVAL_SEC:
+                self._flush()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._dirty and not self._closed:
+                try:
+                    self._flush()
+                except Exception:  # a failing disk must not hide the original error
+                    log.exception("recording finished parts failed")
+            self._closed = True
+
+    def confirmed_bytes(self) -> int:
+        return sum(p.size or 0 for p in self.parts.values())
+
+    def _flush(self) -> None:
+        parts = sorted(self.parts.values(), key=lambda p: p.part_number)
+        self.multipart = dataclasses.replace(self.multipart, parts=parts)
+        confirmed = self.confirmed_bytes()
+        self.store.update(self.session_id, multipart=self.multipart, bytes_uploaded=confirmed)
+        self._dirty = False
+        self._last_flush = time.monotonic()
+        # Inside the lock so two workers can never report out of order.
+        self.on_progress(self.meter.set_confirmed(confirmed))
+
+
+class _Upload:
+    """One call of upload_session: the client, the file and the events shared by workers."""
+
+    def __init__(self, data_dir: Path, session_id: str, config: UploadConfig,
+                 store: UploadStateStore, on_progress: Callable[[Progress], None],
+                 cancel: threading.Event) -> None:
+        self.data_dir = data_dir
+        self.session_id = session_id
+        self.config = config
+        self.store = store
+        self.on_progress = on_progress
+        self.cancel = cancel
+        # Set when any part fails for good: the other parts stop at their next read.
+        self.stop = threading.Event()
+        self.algorithm: str | None = None if config.checksum_when_required else config.checksum_algorithm
+        self.limiter = (BandwidthLimiter(config.max_bandwidth_bytes_per_sec)
+                        if config.max_bandwidth_bytes_per_sec else None)
+        self.client: Any = None
+        self.bucket = config.bucket
+
+    # ---- helpers -----------------------------------------------------------------------
+
+    def call(self, operation: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        try:
+            return fn(**kwargs)
+        except ReaderStopped:
+            raise
+        except Exception as exc:
+            if _is_reader_stop(exc):
+                raise ReaderStopped from exc
+            if error_code(exc) == "NoSuchUpload":
+                raise _NoSuchUpload from exc
+            if _is_local_read_error(exc):
+                raise disk_read_error(exc) from exc  # type: ignore[arg-type]
+            raise classify(exc, self.bucket, operation) from exc
+
+    def abort(self, multipart: MultipartState, key: str) -> None:
+        with contextlib.suppress(_NoSuchUpload):
+            self.call("AbortMultipartUpload", self.client.abort_multipart_upload,
+                      Bucket=self.bucket, Key=key, UploadId=multipart.upload_id)
+
+    def make_client(self) -> None:
+        self.client = make_s3_client(self.data_dir, self.config)
+        # Only the sending pass of a body is paced; botocore's signing pass is not.
+        self.client.meta.events.register("before-send.s3.*", _mark_sending)
+
+    def checksum_args(self, checksum: str | None) -> dict[str, str]:
+        if not self.algorithm or checksum is None:
+            return {}
+        return {"ChecksumAlgorithm": self.algorithm, f"Checksum{self.algorithm}": checksum}
+
+    def run_jobs(self, jobs: list[Callable[[], None]]) -> None:
+        """Run jobs on a bounded pool; return when all finished, raise on cancel or failure.
+
+        On cancel this returns within ~0.1 s even if a request is stuck in the network:
+        its worker stops at its next read or times out later, and its result is ignored.
+        """
+        if not jobs:
+            return
+        pool = cf.ThreadPoolExecutor(max_workers=max(1, min(self.config.concurrency, len(jobs))),
+                                     thread_name_prefix=f"upload-{self.session_id[:24]}")
+        futures = [pool.submit(job) for job in jobs]
+        try:
+            pending = set(futures)
+            while pending:
+                if self.cancel.is_set():
+                    raise UploadCancelled
+                done, pending = cf.wait(pending, timeout=0.1, return_when=cf.FIRST_EXCEPTION)
+                for future in done:
+                    exc = future.exception()
+                    if exc is not None:
+                        if isinstance(exc, ReaderStopped) and self.cancel.is_set():
+                            raise UploadCancelled
+                        raise exc
+                self.tick()
+        finally:
+            self.stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def tick(self) -> None:
+        """Called by run_jobs about every 0.1 s."""
+
+
+class _MultipartUpload(_Upload):
+    zip: ZipFile
+    key: str
+    ledger: _PartLedger | None = None
+
+    def run(self, zip_file: ZipFile, key: str, state: UploadState | None) -> UploadState:
+        self.zip, self.key = zip_file, key
+        multipart = self.resume(state.multipart if state else None)
+        if multipart is None:
+            multipart = self.create()
+        slices = _slices(zip_file.size, multipart.part_size)
+        meter = ProgressMeter(zip_file.size)
+        self.ledger = _PartLedger(self.store, self.session_id, multipart, meter, self.on_progress)
+        confirmed = self.ledger.confirmed_bytes()
+        self.on_progress(meter.set_confirmed(confirmed))
+        missing = [s for s in slices if s.number not in self.ledger.parts]
+        log.info("session %s: uploading %d of %d parts (%d bytes already on the server)",
+                 self.session_id, len(missing), len(slices), confirmed)
+        try:
+            self.run_jobs([self._part_job(s) for s in missing])
+        except _NoSuchUpload:
+            # Aborted elsewhere or expired mid-upload: forget it; the next attempt starts over.
+            self.ledger.close()
+            self.store.update(self.session_id, multipart=None, bytes_uploaded=0)
+            raise UploadError(ErrorKind.UNKNOWN,
+                              "The server dropped the unfinished upload; it will start again.",
+                              "NoSuchUpload") from None
+        finally:
+            self.ledger.close()
+        parts = [self.ledger.parts[s.number] for s in slices]
+        self.complete(multipart, parts)
+        return self.verify(parts)
+
+    def tick(self) -> None:
+        if self.ledger is not None:
+            self.ledger.flush_if_due()
+
+    # ---- the multipart upload record ------------------------------------------------------
+
+    def resume(self, multipart: MultipartState | None) -> MultipartState | None:
+        if multipart is None:
+            return None
+        if (multipart.file_size, multipart.file_mtime_ns) != (self.zip.size, self.zip.mtime_ns):
+            log.info("session %s: zip changed since the upload began; starting over", self.session_id)
+            self.abort(multipart, self.key)
+            self.store.update(self.session_id, multipart=None, bytes_uploaded=0)
+            return None
+        try:
+            held = self.list_parts(multipart.upload_id)
+        except _NoSuchUpload:
+            log.info("session %s: the server no longer has upload %s; starting over",
+                     self.session_id, multipart.upload_id[:16])
+            self.store.update(self.session_id, multipart=None, bytes_uploaded=0)
+            return None
+        kept = self.reconcile(multipart, held)
+        multipart = dataclasses.replace(multipart, parts=kept)
+        self.store.update(self.session_id, multipart=multipart,
+                          bytes_uploaded=sum(p.size or 0 for p in kept))
+        return multipart
+
+    def list_parts(self, upload_id: str) -> dict[int, dict[str, Any]]:
+        held: dict[int, dict[str, Any]] = {}
+        marker = 0
+        while True:
+            page = self.call("ListParts", self.client.list_parts, Bucket=self.bucket, Key=self.key,
+                             UploadId=upload_id, MaxParts=1000, PartNumberMarker=marker)
+            for part in page.get("Parts", []):
+                held[int(part["PartNumber"])] = part
+            if not page.get("IsTruncated"):
+                return held
+            marker = int(page["NextPartNumberMarker"])
+
+    def reconcile(self, multipart: MultipartState, held: dict[int, dict[str, Any]]) -> list[UploadedPart]:
+        """Parts S3 holds that match the file; everything else will be sent (again)."""
+        recorded = {p.part_number: p for p in multipart.parts}
+        slices = {s.number: s for s in _slices(self.zip.size, multipart.part_size)}
+        kept: list[UploadedPart] = []
+        for number, part in sorted(held.items()):
+            piece = slices.get(number)
+            if piece is None or int(part.get("Size", -1)) != piece.length:
+                continue
+            etag = str(part["ETag"])
+            mine = recorded.get(number)
+            if mine is not None and mine.etag == etag and mine.checksum is not None:
+                kept.append(mine)
+                continue
+            # Sent but not recorded (a crash between S3's answer and our write), or recorded
+            # without a checksum: keep it only if its ETag is the MD5 of our slice.
+            digest = self.digest(piece)
+            match = _MD5_ETAG.match(etag)
+            if match and match.group(2) is None and match.group(1) == digest.md5_hex:
+                kept.append(UploadedPart(number, etag, digest.checksum, piece.length))
+        return kept
+
+    def digest(self, piece: _Slice) -> Any:
+        try:
+            return digest_slice(self.zip.path, piece.offset, piece.length, self.algorithm,
+                                self.cancel, self.stop, with_md5=True)
+        except ReaderStopped:
+            raise UploadCancelled from None
+        except OSError as exc:
+            raise disk_read_error(exc) from exc
+
+    def create(self) -> MultipartState:
+        sha = _zip_sha256(self.data_dir, self.session_id, self.zip, self.cancel)
+        args: dict[str, Any] = {
+            "Bucket": self.bucket, "Key": self.key, "ContentType": CONTENT_TYPE,
+            "Metadata": _metadata(self.session_id, sha),
+        }
+        if self.algorithm:
+            args["ChecksumAlgorithm"] = self.algorithm
+        answer = self.call("CreateMultipartUpload", self.client.create_multipart_upload, **args)
+        multipart = MultipartState(
+            upload_id=answer["UploadId"], part_size=part_size_for(self.config, self.zip.size),
+            file_size=self.zip.size, file_mtime_ns=self.zip.mtime_ns, parts=[],
+        )
+        # Persisted before any part is sent, so a crash from here on can resume or abort it.
+        self.store.update(self.session_id, multipart=multipart, bytes_uploaded=0,
+                          total_bytes=self.zip.size, s3_key=self.key)
+        return multipart
+
+    # ---- parts ------------------------------------------------------------------------
+
+    def _part_job(self, piece: _Slice) -> Callable[[], None]:
+        def job() -> None:
+            self.send_part(piece)
+        return job
+
+    def send_part(self, piece: _Slice) -> None:
+        assert self.ledger is not None
+        digest = digest_slice(self.zip.path, piece.offset, piece.length, self.algorithm,
+                              self.cancel, self.stop, with_md5=self.algorithm is None)
+        for attempt in range(PART_ATTEMPTS):
+            try:
+                with SliceReader(self.zip.path, piece.offset, piece.length, self.cancel, self.stop,
+                                 self.limiter) as body:
+                    answer = self.call(
+                        "UploadPart", self.client.upload_part, Bucket=self.bucket, Key=self.key,
+                        UploadId=self.ledger.multipart.upload_id, PartNumber=piece.number,
+                        Body=body, ContentLength=piece.length, **self.checksum_args(digest.checksum),
+                    )
+                etag = str(answer["ETag"])
+                match = _MD5_ETAG.match(etag)
+                if digest.md5_hex and match and match.group(2) is None and \
+                        match.group(1) != digest.md5_hex:
+                    raise UploadError(ErrorKind.INTEGRITY,
+                                      "Data arrived damaged at the server; it will be sent again.",
+                                      f"part {piece.number} ETag mismatch")
+                self.ledger.add(UploadedPart(piece.number, etag, digest.checksum, piece.length),
+                                last=len(self.ledger.parts) + 1 >= len(_slices(
+                                    self.zip.size, self.ledger.multipart.part_size)))
+                return
+            except UploadError as error:
+                if error.permanent or attempt + 1 >= PART_ATTEMPTS:
+                    raise
+                log.info("part %d: %s (try %d of %d)", piece.number, error.kind.value, attempt + 1,
+                         PART_ATTEMPTS)
+                if self.cancel.wait(PART_RETRY_DELAYS[min(attempt, len(PART_RETRY_DELAYS) - 1)]):
+                    raise ReaderStopped from None
+                if self.stop.is_set():
+                    raise ReaderStopped from None
+
+    def complete(self, multipart: MultipartState, parts: list[UploadedPart]) -> None:
+        if self.cancel.is_set():
+            raise UploadCancelled
+        entries = []
+        for part in parts:
+            entry: dict[str, Any] = {"PartNumber": part.part_number, "ETag": part.etag}
+            if self.algorithm and part.checksum:
+                entry[f"Checksum{self.algorithm}"] = part.checksum
+            entries.append(entry)
+        try:
+            self.call("CompleteMultipartUpload", self.client.complete_multipart_upload,
+                      Bucket=self.bucket, Key=self.key, UploadId=multipart.upload_id,
+                      MultipartUpload={"Parts": entries})
+        except _NoSuchUpload:
+            self.store.update(self.session_id, multipart=None, bytes_uploaded=0)
+            raise UploadError(ErrorKind.UNKNOWN,
+                              "The server dropped the unfinished upload; it will start again.",
+                              "NoSuchUpload") from None
+
+    def verify(self, parts: list[UploadedPart]) -> UploadState:
+        raws = [part_raw(p.checksum) for p in parts] if self.algorithm else []
+        expected_checksum = (composite_checksum(self.algorithm, [r for r in raws if r])
+                             if self.algorithm and all(raws) else None)
+        md5s = []
+        for part in parts:
+            match = _MD5_ETAG.match(part.etag)
+            md5s.append(match.group(1) if match and match.group(2) is None else None)
+        expected_etag = composite_etag([m for m in md5s if m]) if all(md5s) else None
+        return _verify_object(self, expected_checksum, expected_etag, multipart_parts=len(parts))
+
+
+def part_raw(checksum: str | None) -> bytes | None:
+    import base64
+
+    return base64.b64decode(checksum) if checksum else None
+
+
+def _metadata(session_id: str, sha256: str) -> dict[str, str]:
+    return {"session-id": session_id, "zip-sha256": sha256, "app-version": __version__}
+
+
+def _is_reader_stop(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ReaderStopped):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _is_local_read_error(exc: BaseException) -> bool:
+    """An OSError from reading the zip, as opposed to a network error botocore wraps."""
+    import botocore.exceptions
+
+    return (isinstance(exc, OSError)
+            and not isinstance(exc, botocore.exceptions.BotoCoreError | ConnectionError | TimeoutError))
+
+
+def _mark_sending(request: Any, **_: Any) -> None:
+    body = getattr(request, "body", None)
+    if isinstance(body, SliceReader):
+        body.sending = True
+
+
+def _verify_object(upload: _MultipartUpload | _SingleUpload, expected_checksum: str | None,
+                   expected_etag: str | None, multipart_parts: int) -> UploadState:
+    """HeadObject: size, checksum (where returned), ETag (where it is an MD5), metadata."""
+    head = upload.call("HeadObject", upload.client.head_object, Bucket=upload.bucket,
+                       Key=upload.key, ChecksumMode="ENABLED")
+    problems = []
+    if int(head.get("ContentLength", -1)) != upload.zip.size:
+        problems.append("size")
+    if upload.algorithm and expected_checksum:
+        returned = head.get(f"Checksum{upload.algorithm}")
+        # S3 appends "-<parts>" to a composite checksum; some servers leave it off.
+        if returned and returned.split("-")[0] != expected_checksum:
+            problems.append("checksum")
+    etag_match = _MD5_ETAG.match(str(head.get("ETag", "")))
+    if expected_etag and etag_match:
+        found = etag_match.group(1) + (f"-{etag_match.group(2)}" if etag_match.group(2) else "")
+        if found != expected_etag:
+            problems.append("etag")
+    if head.get("Metadata", {}).get("session-id") != upload.session_id:
+        problems.append("metadata")
+    if problems:
+        # The stored object is wrong: forget the multipart upload so a retry starts over.
+        upload.store.update(upload.session_id, multipart=None, bytes_uploaded=0)
+        raise UploadError(ErrorKind.INTEGRITY,
+                          "The uploaded file did not match the local zip; it will be uploaded again.",
+                          "verify: " + ", ".join(problems))
+    log.info("session %s: uploaded and verified %s (%d bytes, %d parts)", upload.session_id,
+             upload.key, upload.zip.size, multipart_parts)
+    state = upload.store.update(upload.session_id, multipart=None, bytes_uploaded=upload.zip.size,
+                                total_bytes=upload.zip.size, s3_key=upload.key)
+    upload.on_progress(ProgressMeter(upload.zip.size, already=upload.zip.size).snapshot())
+    return state
+
+
+class _SingleUpload(_Upload):
+    zip: ZipFile
+    key: str
+
+    def run(self, zip_file: ZipFile, key: str, state: UploadState | None) -> UploadState:
+        self.zip, self.key = zip_file, key
+        if state is not None and state.multipart is not None:
+            # An older multipart upload (the zip shrank, or the part size grew): don't bill it.
+            self.abort(state.multipart, state.s3_key or key)
+        self.store.update(self.session_id, multipart=None, bytes_uploaded=0,
+                          total_bytes=zip_file.size, s3_key=key)
+        self.on_progress(ProgressMeter(zip_file.size).snapshot())
+        sha = _zip_sha256(self.data_dir, self.session_id, zip_file, self.cancel)
+        result: dict[str, str] = {}
+
+        def job() -> None:
+            digest = digest_slice(zip_file.path, 0, zip_file.size, self.algorithm, self.cancel,
+                                  self.stop, with_md5=self.algorithm is None)
+            with SliceReader(zip_file.path, 0, zip_file.size, self.cancel, self.stop,
+                             self.limiter) as body:
+                answer = self.call(
+                    "PutObject", self.client.put_object, Bucket=self.bucket, Key=key, Body=body,
+                    ContentLength=zip_file.size, ContentType=CONTENT_TYPE,
+                    Metadata=_metadata(self.session_id, sha), **self.checksum_args(digest.checksum),
+                )
+            result["checksum"] = digest.checksum or ""
+            result["md5"] = digest.md5_hex or ""
+            del answer
+
+        self.run_jobs([job])
+        return _verify_object(self, result["checksum"] or None, result["md5"] or None,
+                              multipart_parts=1)
+
+
+def upload_session(
+    data_dir: Path, session_id: str, config: UploadConfig, store: UploadStateStore,
+    on_progress: Callable[[Progress], None], cancel: threading.Event,
+) -> UploadState:
+    """Upload sessions/<id>/session.zip; see the module docstring and upload-contract.md."""
+    if cancel.is_set():
+        raise UploadCancelled
+    zip_file = _stat_zip(data_dir, session_id)
+    state = store.get(session_id)
+    resuming = state is not None and state.multipart is not None and state.s3_key
+    key = state.s3_key if resuming and state and state.s3_key else object_key(config, session_id)
+    part_size = (state.multipart.part_size if resuming and state and state.multipart
+                 else part_size_for(config, zip_file.size))
+    single = zip_file.size <= part_size
+    upload: _SingleUpload | _MultipartUpload = (
+        _SingleUpload if single else _MultipartUpload
+    )(data_dir, session_id, config, store, on_progress, cancel)
+    upload.make_client()
+    try:
+        return upload.run(zip_file, key, state)
+    except ReaderStopped:
+        if cancel.is_set():
+            raise UploadCancelled from None
+        raise
+    except OSError as exc:
+        raise disk_read_error(exc) from exc
+
+
+def abort_session_upload(data_dir: Path, session_id: str, config: UploadConfig,
+                         store: UploadStateStore) -> None:
+    """Abort the multipart upload recorded for the session (if any) and forget it."""
+    state = store.get(session_id)
+    if state is None or state.multipart is None:
+        if state is not None and state.bytes_uploaded:
+            store.update(session_id, bytes_uploaded=0)
+        return
+    upload = _MultipartUpload(data_dir, session_id, config, store, lambda _p: None,
+                              threading.Event())
+    upload.make_client()
+    upload.abort(state.multipart, state.s3_key or object_key(config, session_id))
+    store.update(session_id, multipart=None, bytes_uploaded=0)

@@ -1,0 +1,196 @@
+"""Reading the zip in slices: cancel checks, a bandwidth cap, and part checksums.
+
+Each part is read straight from the file as it is sent (`SliceReader`), so memory stays
+near concurrency x read block rather than the file size. Every `read` checks the cancel
+and stop events, so a part in flight stops at its next block; the bandwidth limiter waits
+on the cancel event too, so a throttled upload still stops at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import threading
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+READ_BLOCK = 1024 * 1024
+
+
+class ReaderStopped(Exception):
+    """Raised from a read because cancel or stop was set; the request it feeds is dropped."""
+
+
+class BandwidthLimiter:
+    """A shared pace for all parts: bytes are let through at most `rate` per second."""
+
+    def __init__(self, rate: int, burst_sec: float = 0.25) -> None:
+        self.rate = rate
+        self.burst = burst_sec
+        self._next = time.monotonic()
+        self._lock = threading.Lock()
+
+    def consume(self, n: int, cancel: threading.Event) -> None:
+        with self._lock:
+            now = time.monotonic()
+            start = max(self._next, now - self.burst)
+            self._next = start + n / self.rate
+            wait = self._next - now - self.burst
+        if wait > 0 and cancel.wait(wait):
+            raise ReaderStopped
+
+
+@dataclass(frozen=True)
+class SliceDigest:
+    checksum: str | None  # base64 of the configured algorithm's digest (None: not sent)
+    raw: bytes | None     # the raw digest, for the composite checksum
+    md5_hex: str | None   # what S3 (and moto) give as the part's ETag; only when asked for
+
+
+def _hasher(algorithm: str | None) -> tuple[object, bool]:
+    if algorithm == "SHA256":
+        return hashlib.sha256(), False
+    if algorithm == "SHA1":
+        return hashlib.sha1(), False
+    return 0, algorithm == "CRC32"
+
+
+class _Stoppers:
+    def __init__(self, *events: threading.Event) -> None:
+        self.events = events
+
+    def check(self) -> None:
+        for event in self.events:
+            if event.is_set():
+                raise ReaderStopped
+
+
+def digest_slice(path: Path, offset: int, length: int, algorithm: str | None,
+                 *events: threading.Event, with_md5: bool = False) -> SliceDigest:
+    """Checksum (and MD5 if asked) of one slice of the file, read in blocks.
+
+    Stops with ReaderStopped when one of `events` is set.
+    """
+    md5 = hashlib.md5(usedforsecurity=False) if with_md5 else None
+    crc = 0
+    hasher, is_crc = _hasher(algorithm)
+    stoppers = _Stoppers(*events)
+    with path.open("rb") as handle:
+        handle.seek(offset)
+        remaining = length
+        while remaining > 0:
+            stoppers.check()
+            block = handle.read(min(READ_BLOCK, remaining))
+            if not block:
+                raise OSError(5, "the file is shorter than expected")
+            remaining -= len(block)
+            if md5 is not None:
+                md5.update(block)
+            if is_crc:
+                crc = zlib.crc32(block, crc)
+            elif algorithm in ("SHA256", "SHA1"):
+                hasher.update(block)  # type: ignore[attr-defined]
+    raw: bytes | None
+    if is_crc:
+        raw = crc.to_bytes(4, "big")
+    elif algorithm in ("SHA256", "SHA1"):
+        raw = hasher.digest()  # type: ignore[attr-defined]
+    else:
+        raw = None
+    return SliceDigest(base64.b64encode(raw).decode() if raw else None, raw,
+                       md5.hexdigest() if md5 is not None else None)
+
+
+def composite_checksum(algorithm: str, raws: list[bytes]) -> str:
+    """S3's checksum of a multipart object: the checksum of the parts' raw checksums."""
+    joined = b"".join(raws)
+    if algorithm == "CRC32":
+        raw = zlib.crc32(joined).to_bytes(4, "big")
+    elif algorithm == "SHA256":
+        raw = hashlib.sha256(joined).digest()
+    else:
+        raw = hashlib.sha1(joined).digest()
+    return base64.b64encode(raw).decode()
+
+
+def composite_etag(md5_hexes: list[str]) -> str:
+    joined = b"".join(bytes.fromhex(h) for h in md5_hexes)
+    return f"{hashlib.md5(joined, usedforsecurity=False).hexdigest()}-{len(md5_hexes)}"
+
+
+class SliceReader(io.RawIOBase):
+    """A seekable file-like view of bytes [offset, offset+length) of a file.
+
+    botocore reads it once to sign (over plain http) and once to send; `sending` is switched
+    on by the client's before-send hook so only the sending pass is paced by the limiter.
+    """
+
+    def __init__(self, path: Path, offset: int, length: int, cancel: threading.Event,
+                 stop: threading.Event, limiter: BandwidthLimiter | None = None) -> None:
+        super().__init__()
+        self._fd = os.open(path, os.O_RDONLY)
+        self._offset = offset
+        self._length = length
+        self._pos = 0
+        self._cancel = cancel
+        self._stoppers = _Stoppers(cancel, stop)
+        self._limiter = limiter
+        self.sending = False
+        # http.client asks for 8-16 KiB at a time; serve those from one 1 MiB pread.
+        self._buf = b""
+        self._buf_start = 0
+
+    def __len__(self) -> int:
+        return self._length
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._length}[whence]
+        self._pos = min(max(base + pos, 0), self._length)
+        return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            chunks = []
+            while chunk := self.read(READ_BLOCK):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        self._stoppers.check()
+        size = min(size, self._length - self._pos, READ_BLOCK)
+        if size <= 0:
+            return b""
+        if self.sending and self._limiter is not None:
+            self._limiter.consume(size, self._cancel)
+            self._stoppers.check()
+        start = self._pos - self._buf_start
+        if not 0 <= start or start + size > len(self._buf):
+            want = min(READ_BLOCK, self._length - self._pos)
+            self._buf = os.pread(self._fd, want, self._offset + self._pos)
+            if len(self._buf) != want:
+                raise OSError(5, "the file is shorter than expected")
+            self._buf_start, start = self._pos, 0
+        data = self._buf[start:start + size]
+        self._pos += len(data)
+        return data
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self._fd)
+        super().close()

@@ -1,0 +1,99 @@
+"""UploadConfig validation sentences, file round trip (0600), key and part-size rules."""
+
+from __future__ import annotations
+
+import dataclasses
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from app.paths import config_path
+from app.upload.config import (
+    MIB,
+    UploadConfig,
+    load_config,
+    object_key,
+    part_size_for,
+    save_config,
+    validate_config,
+)
+
+GOOD = UploadConfig(bucket="my-bucket", region="eu-west-1")
+
+
+def test_defaults_are_valid_and_as_designed() -> None:
+    assert validate_config(GOOD) == {}
+    assert (GOOD.max_retries, GOOD.part_size_bytes, GOOD.concurrency, GOOD.checksum_algorithm) == \
+        (10, 10 * MIB, 4, "CRC32")
+
+
+@pytest.mark.parametrize(("change", "field", "words"), [
+    ({"bucket": ""}, "bucket", "Enter a bucket"),
+    ({"bucket": "ab"}, "bucket", "3 to 63"),
+    ({"bucket": "My_Bucket"}, "bucket", "lower-case"),
+    ({"bucket": "a..b"}, "bucket", "two dots"),
+    ({"bucket": "192.168.1.1"}, "bucket", "IP address"),
+    ({"region": ""}, "region", "Enter a region"),
+    ({"region": "EU West"}, "region", "lower-case"),
+    ({"key_prefix": "/abs/"}, "keyPrefix", "start with '/'"),
+    ({"key_prefix": "a/../b/"}, "keyPrefix", "'..'"),
+    ({"key_prefix": "a\x01b"}, "keyPrefix", "control"),
+    ({"key_prefix": "{hostname}/"}, "keyPrefix", "unknown placeholder"),
+    ({"endpoint_url": "ftp://x"}, "endpointUrl", "https"),
+    ({"endpoint_url": "http://storage.example.com"}, "endpointUrl", "allowHttp"),
+    ({"part_size_bytes": 4 * MIB}, "partSizeBytes", "5 MiB"),
+    ({"max_retries": 101}, "maxRetries", "0 and 100"),
+    ({"concurrency": 0}, "concurrency", "1 and 16"),
+    ({"concurrency": 17}, "concurrency", "1 and 16"),
+    ({"checksum_algorithm": "MD5"}, "checksumAlgorithm", "CRC32"),
+    ({"max_bandwidth_bytes_per_sec": 10}, "maxBandwidthBytesPerSec", "at least"),
+])
+def test_each_bad_field_gets_one_sentence(change: dict[str, object], field: str, words: str) -> None:
+    problems = validate_config(dataclasses.replace(GOOD, **change))  # type: ignore[arg-type]
+    assert list(problems) == [field]
+    assert words in problems[field] and problems[field].endswith(".")
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9000", "http://localhost:1", "http://[::1]:5",
+                                 "https://s3.example.com"])
+def test_http_is_fine_on_loopback_and_https_anywhere(url: str) -> None:
+    assert validate_config(dataclasses.replace(GOOD, endpoint_url=url)) == {}
+
+
+def test_allow_http_permits_plain_http_elsewhere() -> None:
+    config = dataclasses.replace(GOOD, endpoint_url="http://nas.local:9000", allow_http=True)
+    assert validate_config(config) == {}
+
+
+def test_save_is_private_and_round_trips(data_dir: Path) -> None:
+    config = dataclasses.replace(GOOD, key_prefix="x/{date}/", endpoint_url="https://s3.example.com")
+    save_config(data_dir, config)
+    assert stat.S_IMODE(config_path(data_dir).stat().st_mode) == 0o600
+    assert load_config(data_dir).value == config
+    assert "secret" not in config_path(data_dir).read_text().lower()
+
+
+def test_damaged_config_is_reported_not_raised(data_dir: Path) -> None:
+    config_path(data_dir).write_text('{"bucket": 5}')
+    loaded = load_config(data_dir)
+    assert loaded.value is None and loaded.problem and "bucket" in loaded.problem
+
+
+def test_object_key_expands_placeholders() -> None:
+    now = time.mktime((2024, 5, 6, 12, 0, 0, 0, 0, -1))
+    key = object_key(dataclasses.replace(GOOD, key_prefix="rec/{host}/{user}/{date}/"), "S1", now)
+    parts = key.split("/")
+    assert parts[0] == "rec" and parts[3] == "2024-05-06" and parts[4] == "S1.zip"
+    assert all(p and "{" not in p for p in parts)
+    assert object_key(GOOD, "abc") == "abc.zip"
+
+
+def test_part_size_grows_to_keep_within_10000_parts() -> None:
+    assert part_size_for(GOOD, 1024 * MIB) == 10 * MIB
+    big = 200 * 1024 * 1024 * MIB  # 200 TiB-ish would need > 10,000 parts of 10 MiB
+    size = part_size_for(GOOD, big)
+    assert size % MIB == 0 and -(-big // size) <= 10_000
+    limit = int(48.8 * 1024 ** 4)
+    assert -(-limit // part_size_for(GOOD, limit)) <= 10_000
