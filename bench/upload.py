@@ -96,7 +96,7 @@ def start_server() -> tuple[subprocess.Popen[str], str]:
     return proc, proc.stdout.readline().strip()
 
 
-def s3(endpoint: str):  # type: ignore[no-untyped-def]
+def s3(endpoint: str):  # boto3 client; stubs not needed here
     import boto3
     from botocore.config import Config
 
@@ -227,7 +227,8 @@ def resume_run(data_dir: Path, session_id: str, config: UploadConfig, endpoint: 
         print(f"\nresume: killed after {first.body_bytes['UploadPart'] / MIB:.0f} MiB sent "
               f"({recorded} parts recorded); resume exit {result.returncode} in {elapsed:.1f} s")
         print(f"resume: bytes re-sent for parts begun before the kill: {resent / MIB:.1f} MiB "
-              f"(goal <= concurrency x part size = {config.concurrency * config.part_size_bytes / MIB:.0f} MiB)")
+              f"(goal <= concurrency x part size = "
+              f"{config.concurrency * config.part_size_bytes / MIB:.0f} MiB)")
         print(f"resume: total sent over both runs {sent_total / MIB:.1f} MiB for a "
               f"{size / MIB:.0f} MiB file (overhead {(sent_total - size) / MIB:.1f} MiB)")
         print(json.dumps({"resentBytes": resent, "overheadBytes": sent_total - size}))

@@ -175,7 +175,7 @@ class SliceReader(io.RawIOBase):
             self._limiter.consume(size, self._cancel)
             self._stoppers.check()
         start = self._pos - self._buf_start
-        if not 0 <= start or start + size > len(self._buf):
+        if start < 0 or start + size > len(self._buf):
             want = min(READ_BLOCK, self._length - self._pos)
             self._buf = os.pread(self._fd, want, self._offset + self._pos)
             if len(self._buf) != want:
