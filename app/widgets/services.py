@@ -163,23 +163,37 @@ class Services(QObject):
         self.panel.demo_button.setEnabled(False)
         self.panel.set_demo_status("Starting a local test bucket…")
 
-        def work() -> Any:
-            from app.upload.demo_server import start_demo_server
+        base = self.panel.loaded.config if self.panel.loaded else None
 
-            return start_demo_server(self.data_dir)
+        def work() -> Any:
+            from app.upload.demo_server import DemoS3Server
+
+            demo = DemoS3Server().start()
+            try:
+                demo.write_config(self.data_dir, base)
+            except BaseException:
+                demo.stop()
+                raise
+            return demo
 
         def done(demo: Any) -> None:
             self.demo = demo
-            self.panel.set_demo_status(
-                f"Using a LOCAL, TEMPORARY test bucket at {demo.endpoint_url}: it runs only while "
-                "this app is open, and everything uploaded to it is lost when the app quits.")
-            self.panel.load(self._settings_loaded)
+            self.panel.load(self._demo_loaded)
 
         def failed(exc: BaseException) -> None:
             self.panel.demo_button.setEnabled(True)
             self.panel.set_demo_status(f"The local test bucket could not start: {exc}")
 
         run_in_background(work, done, failed, "sessionrec-demo-s3")
+
+    def _demo_loaded(self, settings: LoadedSettings) -> None:
+        self._settings_loaded(settings)
+        demo = self.demo
+        if demo is not None:
+            self.panel.set_demo_status(
+                f"Using a LOCAL, TEMPORARY test bucket ({demo.bucket} at {demo.endpoint_url}): it "
+                "runs only while this app is open, and everything uploaded to it is lost when the "
+                "app quits.")
 
     def stop(self) -> None:
         if self.remote_poll is not None:

@@ -13,6 +13,7 @@ from app.sessions import list_sessions, read_list_item, session_paths
 from app.widgets.session_list import FILTERS, SessionListView
 from app.widgets.session_model import Role, SessionListModel
 from tests.factories import make_session
+from tests.ui.helpers import button_centre
 
 NOW = int(time.time() * 1000)
 
@@ -114,20 +115,6 @@ def test_filter_by_status(qtbot: QtBot, data_dir: Path) -> None:
     assert shown() == {ids["failed"], ids["done"]}
     view.set_filter(0)
     assert len(shown()) == 6
-
-
-def button_centre(view: SessionListView, session_id: str, action: str) -> QPoint:
-    lst = view.list
-    row = view.model.row_of(session_id)
-    assert row is not None
-    index = view.proxy.mapFromSource(view.model.index(row))
-    lst.scrollTo(index)
-    rect = lst.visualRect(index)
-    geo = lst.card_delegate.geometry(rect, lst.font(), index)
-    for name, button_rect in geo.buttons:
-        if name == action:
-            return button_rect.center()
-    raise AssertionError(f"{action} is not drawn on {session_id}")
 
 
 def click(qtbot: QtBot, view: SessionListView, point: QPoint) -> None:
