@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -46,6 +47,17 @@ def recover_and_clean(data_dir: Path) -> list[str]:
     except Exception:
         log.exception("cleanup failed")
     return notes
+
+
+def is_demo_config(config: Any) -> bool:
+    from app.upload.config import is_loopback_host
+    from app.upload.demo_server import DEMO_ACCESS_KEY, DEMO_BUCKET
+
+    if config is None or not config.endpoint_url:
+        return False
+    host = urlsplit(config.endpoint_url).hostname or ""
+    return bool(config.bucket == DEMO_BUCKET and config.access_key_id == DEMO_ACCESS_KEY
+                and is_loopback_host(host))
 
 
 class RemoteQueue(QObject):
@@ -113,6 +125,10 @@ class Services(QObject):
 
     def _settings_loaded(self, settings: LoadedSettings) -> None:
         self.window.model.set_config_valid(self.panel.config_is_valid())
+        if self.demo is None and is_demo_config(settings.config) and self.panel.demo_button.isEnabled():
+            # The local test bucket lives as long as the app: bring it back with the app.
+            self.start_demo()
+            return
         if settings.config is None and self.window.current_view() == "sessions" \
                 and self.window.model.rowCount() == 0:
             self.window.show_view("settings")  # first run: S3 is what needs doing

@@ -94,3 +94,31 @@ def test_wrong_secret_shows_the_sentence(qtbot: QtBot, data_dir: Path, auth_s3_s
     assert "secret" in sentence.lower() or "credentials" in sentence.lower()
     assert "definitely-the-wrong-secret" not in sentence
     assert not (data_dir / "credentials.json").exists()  # testing saved nothing
+
+
+def test_local_test_bucket_works_end_to_end_and_stops_with_the_app(qtbot: QtBot, data_dir: Path) -> None:
+    from app.main_window import MainWindow
+    from app.widgets.services import Services
+
+    window = MainWindow(data_dir)
+    window.ask_close = lambda _reason: "quit"
+    services = Services(window, start_queue=False)
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(services.ready, timeout=20_000):
+        services.start()
+    panel = services.panel
+    qtbot.waitUntil(lambda: panel.loaded is not None, timeout=10_000)
+    assert window.current_view() == "settings"  # first run: S3 needs doing
+    assert not window.model.config_valid
+    panel.demo_button.click()
+    qtbot.waitUntil(lambda: "LOCAL, TEMPORARY" in panel.demo_label.text(), timeout=30_000)
+    assert window.model.config_valid
+    config = load_config(data_dir).value
+    assert config is not None and config.endpoint_url == services.demo.endpoint_url
+    panel.test_button.click()
+    qtbot.waitUntil(lambda: panel.result_label.text().startswith("Connected"), timeout=20_000)
+    demo = services.demo
+    window.close()
+    services.stop()
+    assert services.demo is None and demo._server is None
