@@ -9,7 +9,14 @@ re-reads the list every two seconds instead of receiving signals.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import os
+import select
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,6 +65,46 @@ def is_demo_config(config: Any) -> bool:
     host = urlsplit(config.endpoint_url).hostname or ""
     return bool(config.bucket == DEMO_BUCKET and config.access_key_id == DEMO_ACCESS_KEY
                 and is_loopback_host(host))
+
+
+@dataclass
+class LocalBucket:
+    """The local test bucket's child process (app/widgets/demo_child.py)."""
+
+    process: subprocess.Popen[str]
+    endpoint_url: str
+    bucket: str
+
+    @classmethod
+    def start(cls, data_dir: Path, timeout_s: float = 60.0) -> LocalBucket:
+        repo = Path(__file__).resolve().parents[2]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(repo), env.get("PYTHONPATH", "")) if p)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.widgets.demo_child", str(data_dir)], cwd=repo, env=env,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], timeout_s)
+        line = process.stdout.readline() if ready else ""
+        try:
+            info = json.loads(line)
+            return cls(process, str(info["endpointUrl"]), str(info["bucket"]))
+        except (ValueError, KeyError, TypeError):
+            process.kill()
+            _, err = process.communicate(timeout=10)
+            last = (err.strip().splitlines() or ["it did not start in time"])[-1]
+            raise RuntimeError(last[:200]) from None
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(OSError):
+                assert self.process.stdin is not None
+                self.process.stdin.close()  # the child serves until its stdin closes
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
 
 
 class RemoteQueue(QObject):
@@ -179,18 +226,8 @@ class Services(QObject):
         self.panel.demo_button.setEnabled(False)
         self.panel.set_demo_status("Starting a local test bucket…")
 
-        base = self.panel.loaded.config if self.panel.loaded else None
-
-        def work() -> Any:
-            from app.upload.demo_server import DemoS3Server
-
-            demo = DemoS3Server().start()
-            try:
-                demo.write_config(self.data_dir, base)
-            except BaseException:
-                demo.stop()
-                raise
-            return demo
+        def work() -> LocalBucket:
+            return LocalBucket.start(self.data_dir)
 
         def done(demo: Any) -> None:
             self.demo = demo
@@ -218,10 +255,7 @@ class Services(QObject):
             self.host.close()
             self.host = None
         if self.demo is not None:
-            try:
-                self.demo.stop()
-            except Exception:
-                log.exception("stopping the local test bucket failed")
+            self.demo.stop()
             self.demo = None
 
 

@@ -121,4 +121,4 @@ def test_local_test_bucket_works_end_to_end_and_stops_with_the_app(qtbot: QtBot,
     demo = services.demo
     window.close()
     services.stop()
-    assert services.demo is None and demo._server is None
+    assert services.demo is None and demo.process.poll() is not None
