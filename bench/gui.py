@@ -4,8 +4,9 @@
    in the model (the listing runs off the GUI thread). Goal <= 1 s.
 2. The largest gap between event-loop heartbeats (a 10 ms QTimer) while recording at 10 fps on
    Xvfb and uploading a 500 MiB session through the real queue to the window's local test
-   bucket (moto in a child process, as the settings panel's button starts it). Goal <= 50 ms. The same heartbeat idle, in
-   the same run, is printed as the reference for what the machine gives an idle event loop.
+   bucket (moto in a child process, as the settings panel's button starts it). Goal <= 50 ms.
+   The same heartbeat idle, in the same run, is printed as the reference for what the machine
+   gives an idle event loop.
 
     python bench/gui.py [--sessions 2000] [--upload-mib 500] [--skip-load]
 
