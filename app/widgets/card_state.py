@@ -86,7 +86,8 @@ def card_buttons(item: SessionListItem, config_valid: bool) -> CardButtons:
         retry=retry,
         cancel=cancel,
         open_folder=True,
-        delete=status != "uploading",
+        # A queued session is cancelled first, so the queue never reads a zip being deleted.
+        delete=status not in ("pending", "uploading"),
         delete_needs_second_confirmation=status != "done",
         upload_blocked_reason=upload_reason if status == "not_uploaded" else None,
     )

@@ -114,10 +114,14 @@ class RecordBar(QFrame):
         self.state_label.setText({
             "idle": "Ready to record",
             "starting": "Starting the recorder…",
-            "recording": "Recording",
+            "recording": "● Recording",
             "paused": "Paused",
             "stopping": "Stopping and exporting the session…",
         }[state])
+        live = state in ("recording", "paused")
+        self.state_label.setStyleSheet(
+            f"font-weight: bold; color: {error_colour(self.palette()).name()};" if state == "recording"
+            else "font-weight: bold;" if live else "")
         if not self.health_label.styleSheet():  # keep an error visible after the recording stops
             self.set_health(None)
 

@@ -291,6 +291,12 @@ class SessionCardDelegate(QStyledItemDelegate):
             if not item.has_local_files:
                 text += " · local files removed"
             painter.setPen(muted)
+        elif item.upload_status == "pending" and item.last_upload_error:
+            # Waiting out a backoff: say what went wrong last time.
+            text = item.last_upload_error
+            if item.retry_count:
+                text += f" (retry {item.retry_count})"
+            painter.setPen(text_colour)
         elif item.upload_status == "pending":
             text = "Waiting for its turn in the upload queue"
             painter.setPen(muted)
@@ -310,7 +316,7 @@ class SessionCardDelegate(QStyledItemDelegate):
             if action == "upload" and not buttons.upload and buttons.upload_blocked_reason:
                 return buttons.upload_blocked_reason
             if action == "delete" and not buttons.delete:
-                return "A session cannot be deleted while it is uploading; cancel the upload first."
+                return "A session cannot be deleted while it is queued or uploading; cancel the upload first."
             return f"{ACTION_LABELS[action]} ({ACTION_KEYS[action]})"
         lines = [item.session_id]
         if item.damaged and item.damaged_reason:

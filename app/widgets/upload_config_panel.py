@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -96,15 +96,31 @@ def check_connection(data_dir: Path, config: UploadConfig, secret: str | None,
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-class FieldError(QLabel):
+class WrappedLabel(QLabel):
+    """A word-wrapped label whose height fits its text at the width it really gets."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+
+    def heightForWidth(self, width: int) -> int:
+        usable = max(width, self.width(), 200)
+        rect = self.fontMetrics().boundingRect(0, 0, usable, 10_000,
+                                               int(Qt.TextFlag.TextWordWrap), self.text())
+        return rect.height() + 2
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(hint.width(), self.heightForWidth(self.width()))
+
+
+class FieldError(WrappedLabel):
     """The error sentence under one field (its own form row, so it wraps to any width)."""
 
     def __init__(self, editor: QWidget, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.editor = editor
-        self.setWordWrap(True)
-        # Expanding, so the form gives it the whole field width to wrap in.
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setVisible(False)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
@@ -153,8 +169,7 @@ class UploadConfigPanel(QGroupBox):
         self.token = QLineEdit(self)
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
         self.token.setPlaceholderText("only for temporary credentials")
-        self.storage_label = QLabel(self)
-        self.storage_label.setWordWrap(True)
+        self.storage_label = WrappedLabel(self)
         self.profile = QLineEdit(self)
         self.profile.setPlaceholderText("default")
         self.part_size = QSpinBox(self)

@@ -25,7 +25,7 @@ def item(status: UploadStatus, *, exported: bool = True, damaged: bool = False,
 # status -> (upload, retry, cancel, delete, second confirmation) with a valid config, exported zip
 EXPECTED = {
     "not_uploaded": (True, False, False, True, True),
-    "pending": (False, False, True, True, True),
+    "pending": (False, False, True, False, True),
     "uploading": (False, False, True, False, True),
     "done": (False, False, False, True, False),
     "failed": (False, True, False, True, True),
@@ -73,8 +73,8 @@ def test_damaged_sessions_offer_no_upload_but_can_be_opened(status: UploadStatus
     buttons = card_buttons(item(status, damaged=True), config_valid=True)
     assert not buttons.upload and not buttons.retry
     assert buttons.open_folder
-    # A damaged session is deleted only by the person, and never mid-upload.
-    assert buttons.delete == (status != "uploading")
+    # A damaged session is deleted only by the person, and never while queued.
+    assert buttons.delete == (status not in ("pending", "uploading"))
     if status == "not_uploaded":
         assert buttons.upload_blocked_reason is not None
         assert "damaged" in buttons.upload_blocked_reason
