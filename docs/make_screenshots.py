@@ -39,6 +39,23 @@ def grab(window: object, name: str) -> None:
     print(f"wrote {path.relative_to(REPO)} ({pixmap.width()}x{pixmap.height()})")
 
 
+def dark_palette() -> object:
+    """A desktop's dark palette, as a dark theme would hand it to Qt."""
+    from PySide6.QtGui import QColor, QPalette
+
+    palette = QPalette()
+    role = QPalette.ColorRole
+    for name, colour in ((role.Window, "#2b2b2b"), (role.WindowText, "#e8e8e8"), (role.Base, "#1f1f1f"),
+                         (role.AlternateBase, "#2a2a2a"), (role.Text, "#e8e8e8"), (role.Button, "#3a3a3a"),
+                         (role.ButtonText, "#e8e8e8"), (role.Highlight, "#3d8ee6"),
+                         (role.HighlightedText, "#ffffff"), (role.PlaceholderText, "#9a9a9a"),
+                         (role.Mid, "#505050"), (role.ToolTipBase, "#333333"), (role.ToolTipText, "#e8e8e8")):
+        palette.setColor(name, QColor(colour))
+    for name in (role.Text, role.ButtonText, role.WindowText):
+        palette.setColor(QPalette.ColorGroup.Disabled, name, QColor("#777777"))
+    return palette
+
+
 def sessions_in_every_state(data_dir: Path) -> dict[str, str]:
     from app.sessions import session_paths
     from app.upload.state_store import UploadStateStore
@@ -90,6 +107,10 @@ def run() -> None:
 
     app = QApplication([])
     app.setApplicationName("sessionrec")
+    dark = bool(os.environ.get("SHOTS_DARK"))
+    if dark:
+        app.setStyle("Fusion")
+        app.setPalette(dark_palette())
     data_dir = ensure_data_dir(Path(tempfile.mkdtemp(prefix="sessionrec-shots-")))
     save_config(data_dir, UploadConfig(bucket="team-sessions", region="eu-west-1",
                                        key_prefix="sessions/{host}/", access_key_id="AKIAEXAMPLEKEY01"))
@@ -114,7 +135,11 @@ def run() -> None:
     window.model.upsert(dataclasses.replace(item, bytes_uploaded=int(total * 0.62), total_bytes=total))
     window.session_view.select_session(ids["not_uploaded"])
     pump(app, 1.0)
-    grab(window, "screenshot-sessions.png")
+    grab(window, "screenshot-sessions-dark.png" if dark else "screenshot-sessions.png")
+    if dark:
+        window.close()
+        services.stop()
+        return
 
     window.show_view("settings")
     panel = services.panel
