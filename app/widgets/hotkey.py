@@ -18,17 +18,31 @@ log = logging.getLogger(__name__)
 DEFAULT_HOTKEY = "<ctrl>+<alt>+r"
 
 
-def check_hotkey(spec: str) -> str | None:
-    """None when pynput understands `spec` (e.g. '<ctrl>+<alt>+r'), else one sentence."""
-    if not spec.strip():
-        return None
-    try:
-        from pynput import keyboard
+# pynput's Key names usable in a hotkey (checked here so no X connection is needed to validate).
+KEY_NAMES = frozenset(
+    ["alt", "alt_l", "alt_r", "alt_gr", "backspace", "caps_lock", "cmd", "cmd_l", "cmd_r", "ctrl",
+     "ctrl_l", "ctrl_r", "delete", "down", "end", "enter", "esc", "home", "insert", "left", "menu",
+     "num_lock", "page_down", "page_up", "pause", "print_screen", "right", "scroll_lock", "shift",
+     "shift_l", "shift_r", "space", "tab", "up"] + [f"f{n}" for n in range(1, 21)])
 
-        keyboard.HotKey.parse(spec)
-    except Exception:
-        return (f"'{spec}' is not a hotkey pynput understands; write it like <ctrl>+<alt>+r "
-                "(modifiers in angle brackets, joined with +).")
+
+def check_hotkey(spec: str) -> str | None:
+    """None when `spec` is a hotkey in pynput's syntax (e.g. '<ctrl>+<alt>+r'), else one sentence."""
+    spec = spec.strip()
+    if not spec:
+        return None
+    parts = spec.split("+")
+    seen: set[str] = set()
+    for part in parts:
+        name = part[1:-1] if len(part) > 2 and part.startswith("<") and part.endswith(">") else None
+        valid = (name is not None and (name in KEY_NAMES or name.isdigit())) or (
+            name is None and len(part) == 1 and part.isprintable())
+        if not valid or part in seen:
+            return (f"'{spec[:40]}' is not a hotkey; write it like <ctrl>+<alt>+r (special keys in "
+                    "angle brackets, joined with +).")
+        seen.add(part)
+    if len(parts) < 2:
+        return "A global hotkey needs a modifier, like <ctrl>+<alt>+r, so normal typing never triggers it."
     return None
 
 
