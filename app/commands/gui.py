@@ -10,6 +10,8 @@ from app.commands.context import CommandContext
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(command_name="gui")
     parser.add_argument("--fps", type=int, default=10, help="frames per second while recording (1-30)")
+    # For the start-up smoke test: quit this many seconds after the services are ready.
+    parser.add_argument("--exit-after", type=float, default=None, help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
@@ -42,6 +44,13 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     window.show()
     # Everything slow starts after the first paint: the window is never frozen at start.
     QTimer.singleShot(0, services.start)
+    exit_after = getattr(args, "exit_after", None)
+    if exit_after is not None:
+        def ready() -> None:
+            print(f"sessionrec: window ready with {window.model.rowCount()} sessions", flush=True)
+            QTimer.singleShot(int(exit_after * 1000), window.close)
+
+        services.ready.connect(ready)
     code = app.exec()
     services.stop()
     return int(code)

@@ -55,3 +55,24 @@ def test_record_from_the_window(qtbot: QtBot, data_dir: Path, x_display: XServer
     assert item is not None and item.action_count >= 1 and item.upload_status == "not_uploaded"
     assert window.record_bar.state == "idle"
     assert window.tray.record_action.text() == "Start recording"
+
+
+@pytest.mark.slow
+@pytest.mark.xvfb
+def test_closing_while_recording_saves_the_session_first(qtbot: QtBot, data_dir: Path,
+                                                         x_display: XServer) -> None:
+    window = MainWindow(data_dir, RecordingController(data_dir, fps=10))
+    asked: list[str] = []
+    window.ask_close = lambda reason: asked.append(reason) or "quit"  # type: ignore[func-returns-value]
+    qtbot.addWidget(window)
+    window.show()
+    window.record_bar.record_button.click()
+    qtbot.waitUntil(lambda: window.recorder.state == "recording", timeout=20_000)
+    session_id = window.recorder.session_id
+    assert session_id is not None
+    with qtbot.waitSignal(window.closed, timeout=60_000):
+        window.close()
+    assert asked and "recording" in asked[0]
+    from app.sessions import is_exported, session_paths
+
+    assert is_exported(session_paths(data_dir, session_id))
