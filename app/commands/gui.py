@@ -4,12 +4,53 @@ from __future__ import annotations
 
 import argparse
 
-from app.commands.context import CommandContext, not_available
+from app.commands.context import CommandContext
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(command_name="gui")
+    parser.add_argument("--fps", type=int, default=10, help="frames per second while recording (1-30)")
+    # For the start-up smoke test: quit this many seconds after the services are ready.
+    parser.add_argument("--exit-after", type=float, default=None, help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
-    return not_available("gui", "the desktop app arrives with issue 6")
+    # Qt is imported here, not at module level, so the other commands start fast.
+    import sys
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.logs import setup_logging
+    from app.main_window import MainWindow
+    from app.widgets.icons import icon
+    from app.widgets.recording_controller import RecordingController
+    from app.widgets.services import Services
+
+    setup_logging(ctx.data_dir)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("sessionrec")
+    app.setApplicationDisplayName("sessionrec")
+    app.setWindowIcon(icon("app"))
+    # The tray keeps the app alive while the window is hidden.
+    app.setQuitOnLastWindowClosed(False)
+
+    fps = getattr(args, "fps", 10)
+    window = MainWindow(ctx.data_dir, RecordingController(ctx.data_dir, fps=fps))
+    services = Services(window)
+    window.destroyed.connect(app.quit)
+    window.closed.connect(app.quit)
+    window.show()
+    # Everything slow starts after the first paint: the window is never frozen at start.
+    QTimer.singleShot(0, services.start)
+    exit_after = getattr(args, "exit_after", None)
+    if exit_after is not None:
+        def ready() -> None:
+            print(f"sessionrec: window ready with {window.model.rowCount()} sessions", flush=True)
+            QTimer.singleShot(int(exit_after * 1000), window.close)
+
+        services.ready.connect(ready)
+    code = app.exec()
+    services.stop()
+    return int(code)

@@ -1,0 +1,464 @@
+"""MainWindow: the recording view, the sessions view and the settings, plus the tray.
+
+It owns no blocking work: the recording controller, the upload queue (its own
+QThread) and `run_in_background` do that, and report back through signals.
+Window size, position, the last view and the list filter are kept in
+`gui-settings.ini` in the data dir (QSettings in INI format), so a test's data
+dir never touches the real home folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QStackedWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.format import human_rate, human_size
+from app.models import SessionListItem
+from app.sessions import list_sessions, read_list_item, session_paths
+from app.widgets.background import run_in_background
+from app.widgets.hotkey import DEFAULT_HOTKEY, GlobalHotkey
+from app.widgets.icons import icon
+from app.widgets.record_bar import RecordBar
+from app.widgets.recording_controller import RecordingController
+from app.widgets.session_list import FILTERS, SessionListView
+from app.widgets.session_model import SessionListModel
+from app.widgets.tray import Tray
+
+log = logging.getLogger(__name__)
+
+View = Literal["recording", "sessions", "settings"]
+VIEWS: tuple[View, ...] = ("recording", "sessions", "settings")
+SETTINGS_FILE = "gui-settings.ini"
+CloseChoice = Literal["tray", "quit", "cancel"]
+
+
+def gui_settings(data_dir: Path) -> QSettings:
+    return QSettings(str(data_dir / SETTINGS_FILE), QSettings.Format.IniFormat)
+
+
+class MainWindow(QMainWindow):
+    sessionsLoaded = Signal(int)  # number of sessions, each time the full list arrives
+    closed = Signal()  # the window really closed (not hidden to the tray)
+
+    def __init__(self, data_dir: Path, recorder: RecordingController | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.data_dir = data_dir
+        self.settings = gui_settings(data_dir)
+        self.setWindowTitle("sessionrec")
+        self.setWindowIcon(icon("app"))
+        self.queue: Any = None
+        self.really_quit = False
+        # Tests replace these two to answer dialogs without a person.
+        self.ask_close: Callable[[str], CloseChoice] = self._ask_close
+        self.confirm: Callable[[str, str], bool] = self._confirm
+
+        self.model = SessionListModel(self)
+        self.recorder = recorder or RecordingController(data_dir, parent=self)
+        self.recorder.setParent(self)
+
+        # --- views --------------------------------------------------------------------------
+        self.stack = QStackedWidget(self)
+        self.record_bar = RecordBar(self)
+        self.recording_page = self._build_recording_page()
+        self.session_view = SessionListView(self.model, self)
+        self.settings_page, self.settings_layout = self._build_settings_page()
+        for page in (self.recording_page, self.session_view, self.settings_page):
+            self.stack.addWidget(page)
+        self.setCentralWidget(self.stack)
+
+        toolbar = QToolBar("Views", self)
+        toolbar.setObjectName("views")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.addToolBar(toolbar)
+        group = QActionGroup(self)
+        group.setExclusive(True)
+        self.view_actions: dict[View, QAction] = {}
+        pages: list[tuple[View, str, str]] = [
+            ("recording", "&Recording", "recording-view"), ("sessions", "&Sessions", "sessions"),
+            ("settings", "S&ettings", "settings")]
+        for number, (view, label, icon_name) in enumerate(pages, start=1):
+            action = QAction(icon(icon_name), label, self)
+            action.setCheckable(True)
+            action.setShortcut(QKeySequence(f"Ctrl+{number}"))
+            action.setToolTip(f"{label.replace('&', '')} (Ctrl+{number})")
+            action.triggered.connect(lambda _checked=False, v=view: self.show_view(v))
+            group.addAction(action)
+            toolbar.addAction(action)
+            self.view_actions[view] = action
+        refresh = QAction("Refresh", self)
+        refresh.setShortcut(QKeySequence.StandardKey.Refresh)
+        refresh.triggered.connect(self.reload_sessions)
+        self.addAction(refresh)
+
+        self.status_label = QLabel(self)
+        self.statusBar().addPermanentWidget(self.status_label, 1)
+
+        # --- wiring -------------------------------------------------------------------------
+        self.session_view.actionRequested.connect(self.on_card_action)
+        self.record_bar.recordRequested.connect(self.recorder.start)
+        self.record_bar.pauseRequested.connect(self.recorder.pause)
+        self.record_bar.resumeRequested.connect(self.recorder.resume)
+        self.record_bar.stopRequested.connect(lambda: self.recorder.stop())
+        self.recorder.stateChanged.connect(self._recording_state)
+        self.recorder.statsChanged.connect(self.record_bar.set_stats)
+        self.recorder.healthChanged.connect(self.record_bar.set_health)
+        self.recorder.sessionStopped.connect(self._session_stopped)
+        self.recorder.exportFinished.connect(self._session_exported)
+        self.model.summaryChanged.connect(self._update_upload_summary)
+
+        self.tray = Tray(self)
+        self.tray.toggleRecordingRequested.connect(self.recorder.toggle)
+        self.tray.showWindowRequested.connect(self.show_window)
+        self.tray.quitRequested.connect(self.quit_app)
+        self.tray.show()
+        self.hotkey = GlobalHotkey(self)
+        self.hotkey.activated.connect(self.recorder.toggle)
+
+        self._restore_settings()
+        self._update_upload_summary()
+
+    # --- pages ------------------------------------------------------------------------------
+    def _build_recording_page(self) -> QWidget:
+        page = QWidget(self)
+        layout = QVBoxLayout(page)
+        layout.addWidget(self.record_bar)
+        self.last_session_label = QLabel(page)
+        self.last_session_label.setWordWrap(True)
+        self.hotkey_hint = QLabel(page)
+        self.hotkey_hint.setWordWrap(True)
+        tips = QLabel(
+            "The whole screen is recorded as video, with screenshots and every mouse click, key "
+            "press and scroll on the same clock. After Stop the session is zipped and appears at "
+            "the top of the Sessions view, ready to upload.", page)
+        tips.setWordWrap(True)
+        layout.addWidget(tips)
+        layout.addWidget(self.hotkey_hint)
+        layout.addWidget(self.last_session_label)
+        layout.addStretch(1)
+        return page
+
+    def _build_settings_page(self) -> tuple[QWidget, QVBoxLayout]:
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        inner = QWidget(scroll)
+        layout = QVBoxLayout(inner)
+        app_box = QGroupBox("App", inner)
+        form = QFormLayout(app_box)
+        self.hotkey_edit = QLineEdit(app_box)
+        self.hotkey_edit.setPlaceholderText(DEFAULT_HOTKEY)
+        self.hotkey_edit.setToolTip("Starts and stops recording from any application; empty = off. "
+                                    "Example: <ctrl>+<alt>+r")
+        self.hotkey_apply = QPushButton("Apply hotkey", app_box)
+        self.hotkey_apply.clicked.connect(lambda: self.set_hotkey(self.hotkey_edit.text()))
+        self.hotkey_message = QLabel(app_box)
+        self.hotkey_message.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(self.hotkey_edit, 1)
+        row.addWidget(self.hotkey_apply)
+        hotkey_label = QLabel("Global &hotkey:", app_box)
+        hotkey_label.setBuddy(self.hotkey_edit)
+        form.addRow(hotkey_label, row)
+        form.addRow("", self.hotkey_message)
+        layout.addWidget(app_box)
+        layout.addStretch(1)
+        scroll.setWidget(inner)
+        return scroll, layout
+
+    def add_settings_panel(self, panel: QWidget) -> None:
+        """The S3 settings go above the app settings."""
+        self.settings_layout.insertWidget(0, panel)
+
+    # --- views ------------------------------------------------------------------------------
+    def show_view(self, view: View) -> None:
+        self.stack.setCurrentIndex(VIEWS.index(view))
+        self.view_actions[view].setChecked(True)
+        self.settings.setValue("window/lastView", view)
+
+    def current_view(self) -> View:
+        return VIEWS[self.stack.currentIndex()]
+
+    def show_window(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    # --- sessions ---------------------------------------------------------------------------
+    def reload_sessions(self) -> None:
+        """Read every session off the GUI thread, then merge into the model."""
+        run_in_background(lambda: list_sessions(self.data_dir), self._sessions_loaded,
+                          name="sessionrec-list")
+
+    def _sessions_loaded(self, items: list[SessionListItem]) -> None:
+        self.model.set_items(items)
+        self.sessionsLoaded.emit(len(items))
+
+    def refresh_session(self, session_id: str, then: Callable[[SessionListItem], None] | None = None
+                        ) -> None:
+        """Re-read one session (off the GUI thread) and update its row only."""
+        paths = session_paths(self.data_dir, session_id)
+
+        def done(item: SessionListItem | None) -> None:
+            if item is None:
+                self.model.remove(session_id)
+                return
+            self.model.upsert(item)
+            if then is not None:
+                then(item)
+
+        run_in_background(lambda: read_list_item(paths) if paths.root.is_dir() else None, done,
+                          name="sessionrec-read-session")
+
+    def on_card_action(self, session_id: str, action: str) -> None:
+        item = self.model.item(session_id)
+        if item is None:
+            return
+        if action == "open_folder":
+            self.open_folder(session_paths(self.data_dir, session_id).root)
+        elif action == "delete":
+            self.delete_session(item)
+        elif self.queue is None:
+            self.statusBar().showMessage("The upload queue is not running.", 5000)
+        elif action == "upload":
+            self.queue.enqueue(session_id)
+        elif action == "retry":
+            self.queue.retry(session_id)
+        elif action == "cancel":
+            self.queue.cancel(session_id)
+
+    def open_folder(self, folder: Path) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    def delete_session(self, item: SessionListItem) -> None:
+        if item.upload_status in ("uploading", "pending"):
+            self.statusBar().showMessage("Cancel the upload before deleting this session.", 5000)
+            return
+        when = item.session_id
+        if not self.confirm("Delete session?",
+                            f"Delete session {when} and all its files from this computer?"):
+            return
+        if item.upload_status != "done" and not self.confirm(
+                "This session was never uploaded",
+                "This recording has not reached the bucket. Once deleted it is gone for good. "
+                "Delete it anyway?"):
+            return
+        root = session_paths(self.data_dir, item.session_id).root
+        self.model.set_note(item.session_id, "Deleting…")
+
+        def done(_result: object) -> None:
+            self.model.set_note(item.session_id, None)
+            self.model.remove(item.session_id)
+
+        def failed(exc: BaseException) -> None:
+            self.model.set_note(item.session_id, None)
+            self.statusBar().showMessage(f"The session could not be deleted: {exc}.", 8000)
+            self.refresh_session(item.session_id)
+
+        run_in_background(lambda: shutil.rmtree(root), done, failed, "sessionrec-delete")
+
+    # --- uploads ----------------------------------------------------------------------------
+    def attach_queue(self, queue: Any) -> None:
+        """Connect an UploadQueue (app/upload/qt_queue.py) to the list, status bar and tray."""
+        self.queue = queue
+        queue.statusChanged.connect(self._upload_status_changed)
+        queue.progress.connect(self._upload_progress)
+        queue.failed.connect(self._upload_failed)
+
+    def _upload_status_changed(self, session_id: str, status: str) -> None:
+        def notify(item: SessionListItem) -> None:
+            if item.upload_status == "done" and status == "done":
+                self.tray.notify("Upload finished", f"Session {session_id} is in the bucket.")
+        self.refresh_session(session_id, notify)
+
+    def _upload_progress(self, session_id: str, done: int, total: int, rate: float, eta: float) -> None:
+        self.model.set_progress(session_id, int(done), int(total), float(rate),
+                                None if eta is None or eta < 0 else float(eta))
+        self._update_upload_summary()
+
+    def _upload_failed(self, session_id: str, sentence: str) -> None:
+        self.tray.notify("Upload failed", f"Session {session_id}: {sentence}", error=True)
+        self.refresh_session(session_id)
+
+    def uploads_active(self) -> bool:
+        summary = self.model.summary()
+        return summary.pending + summary.uploading > 0
+
+    def _update_upload_summary(self) -> None:
+        summary = self.model.summary()
+        parts = []
+        if summary.uploading:
+            live = [self.model.live(i.session_id) for i in self.model.items()
+                    if i.upload_status == "uploading"] if summary.uploading <= 3 else []
+            rates = [p for p in live if p is not None]
+            text = f"{summary.uploading} uploading"
+            if rates and rates[0].total_bytes:
+                first = rates[0]
+                text += f" ({100 * first.bytes_uploaded / first.total_bytes:.0f}%, " \
+                        f"{human_rate(first.bytes_per_sec)})"
+            parts.append(text)
+        if summary.pending:
+            parts.append(f"{summary.pending} pending")
+        if summary.failed:
+            parts.append(f"{summary.failed} failed")
+        text = "Uploads: " + (", ".join(parts) if parts else "none in progress")
+        text += f" · {summary.total} sessions, {human_size(summary.total_bytes)}"
+        self.status_label.setText(text)
+        self.tray.set_summary(text)
+
+    # --- recording --------------------------------------------------------------------------
+    def _recording_state(self, state: str) -> None:
+        self.record_bar.set_state(state)  # type: ignore[arg-type]
+        self.tray.set_recording(state in ("recording", "paused", "starting"))
+
+    def _session_stopped(self, session_id: str) -> None:
+        self.refresh_session(session_id)
+        self.model.set_note(session_id, "Exporting the zip…")
+        self.last_session_label.setText(f"Session {session_id} stopped; exporting the zip…")
+        self.show_view("sessions")
+        self.session_view.set_filter(0)
+        QTimer.singleShot(0, lambda: self.session_view.select_session(session_id))
+
+    def _session_exported(self, session_id: str, error: object) -> None:
+        self.model.set_note(session_id, None)
+        self.refresh_session(session_id)
+        if error:
+            self.last_session_label.setText(f"Session {session_id} could not be exported: {error}")
+            self.tray.notify("Export failed", str(error), error=True)
+        else:
+            self.last_session_label.setText(f"Session {session_id} is ready to upload.")
+
+    # --- hotkey -----------------------------------------------------------------------------
+    def set_hotkey(self, spec: str) -> None:
+        problem = self.hotkey.set_hotkey(spec)
+        self.settings.setValue("hotkey", spec.strip())
+        if problem:
+            self.hotkey_message.setText(problem)
+        elif spec.strip():
+            self.hotkey_message.setText(f"{spec.strip()} starts and stops recording.")
+        else:
+            self.hotkey_message.setText("No global hotkey.")
+        self.hotkey_hint.setText(
+            f"Global hotkey: {spec.strip()} starts and stops recording from any application."
+            if self.hotkey.active else "")
+
+    # --- window state and closing -------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(960, 720)
+        view = str(self.settings.value("window/lastView", "sessions"))
+        self.show_view(view if view in VIEWS else "sessions")
+        try:
+            position = int(str(self.settings.value("sessions/filter", 0)))
+        except ValueError:
+            position = 0
+        self.session_view.set_filter(position if 0 <= position < len(FILTERS) else 0)
+        self.session_view.filter_box.currentIndexChanged.connect(
+            lambda i: self.settings.setValue("sessions/filter", i))
+        hotkey = str(self.settings.value("hotkey", ""))
+        self.hotkey_edit.setText(hotkey)
+
+    def save_window_state(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/lastView", self.current_view())
+        self.settings.sync()
+
+    def _ask_close(self, what: str) -> CloseChoice:
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("sessionrec is busy")
+        box.setText(f"{what} Nothing is lost either way.")
+        tray = box.addButton("Keep running in the tray", QMessageBox.ButtonRole.AcceptRole) \
+            if Tray.available() else None
+        quit_button = box.addButton("Stop and quit", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        if tray is not None and clicked is tray:
+            return "tray"
+        if clicked is quit_button:
+            return "quit"
+        return "cancel"
+
+    def _confirm(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(self, title, text,
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def busy_reason(self) -> str | None:
+        if self.recorder.busy:
+            return "A recording is running (or still being saved)."
+        if self.uploads_active():
+            return "Uploads are in progress; pending uploads resume the next time the app starts."
+        return None
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_window_state()
+        reason = None if self.really_quit else self.busy_reason()
+        if reason is None:
+            self.shutdown()
+            event.accept()
+            self.closed.emit()
+            return
+        choice = self.ask_close(reason)
+        if choice == "tray":
+            event.ignore()
+            self.hide()
+            self.tray.notify("sessionrec is still running", "Recording and uploads continue in the tray.")
+        elif choice == "quit":
+            self.really_quit = True
+            if self.recorder.busy:
+                event.ignore()
+                self.quit_app()  # closes again once the recording is saved
+            else:
+                self.shutdown()
+                event.accept()
+                self.closed.emit()
+        else:
+            event.ignore()
+
+    def quit_app(self) -> None:
+        """Stop a recording (its files are finished and zipped first), then close."""
+        self.really_quit = True
+        if self.recorder.busy and self.recorder.state in ("recording", "paused"):
+            self.hide()
+            self.recorder.stop(on_exported=self.close)
+            return
+        if self.recorder.busy:  # stopping/exporting already: close when it is done
+            self.hide()
+            self.recorder.exportFinished.connect(lambda *_: self.close())
+            return
+        self.close()
+
+    def shutdown(self) -> None:
+        self.hotkey.stop()
+        self.tray.icon.hide()
+        if self.queue is not None:
+            # Keeps multipart uploads on the server so they resume at the next start.
+            self.queue.shutdown()
+            self.queue = None

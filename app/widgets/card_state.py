@@ -1,0 +1,156 @@
+"""What a session card shows and which buttons it offers, as plain data (no Qt).
+
+Kept Qt-free so every status, plus damaged and not-exported sessions, can be
+tested without a display, and so the painted card and the keyboard/context-menu
+actions agree by construction.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from app.format import human_duration, human_rate
+from app.models import SessionListItem
+
+CardAction = Literal["upload", "retry", "cancel", "open_folder", "delete"]
+# Order in which buttons are laid out on the card (right to left: the first is rightmost).
+ACTION_ORDER: tuple[CardAction, ...] = ("upload", "retry", "cancel", "open_folder", "delete")
+ACTION_LABELS: dict[CardAction, str] = {
+    "upload": "Upload",
+    "retry": "Retry",
+    "cancel": "Cancel",
+    "open_folder": "Open folder",
+    "delete": "Delete",
+}
+# Keyboard shortcut on the current card (the list view handles these keys).
+ACTION_KEYS: dict[CardAction, str] = {
+    "upload": "U",
+    "retry": "R",
+    "cancel": "C",
+    "open_folder": "O",
+    "delete": "Del",
+}
+
+BadgeColour = Literal["grey", "amber", "blue", "green", "red"]
+
+
+@dataclass(frozen=True)
+class CardButtons:
+    """Which actions a card offers, and why Upload is not offered (for its tooltip)."""
+
+    upload: bool
+    retry: bool
+    cancel: bool
+    open_folder: bool
+    delete: bool
+    # Deleting a session that never reached the bucket needs a second confirmation.
+    delete_needs_second_confirmation: bool
+    upload_blocked_reason: str | None = None
+
+    def enabled(self, action: CardAction) -> bool:
+        return bool(getattr(self, action))
+
+    def visible_actions(self) -> list[CardAction]:
+        """Buttons drawn on the card: state actions only when they apply; folder and delete always."""
+        shown: list[CardAction] = []
+        if self.upload or self.upload_blocked_reason is not None:
+            shown.append("upload")
+        if self.retry:
+            shown.append("retry")
+        if self.cancel:
+            shown.append("cancel")
+        shown += ["open_folder", "delete"]
+        return shown
+
+
+def card_buttons(item: SessionListItem, config_valid: bool) -> CardButtons:
+    """The buttons of one card for its upload status, export state and the current config."""
+    status = item.upload_status
+    upload_reason: str | None = None
+    upload = False
+    if status == "not_uploaded":
+        if item.damaged:
+            upload_reason = "This session is damaged and cannot be uploaded."
+        elif not item.is_exported:
+            upload_reason = "The session has not been exported to a zip yet."
+        elif not config_valid:
+            upload_reason = "Configure S3 in Settings first."
+        else:
+            upload = True
+    retry = status == "failed" and not item.damaged and item.is_exported
+    cancel = status in ("pending", "uploading")
+    return CardButtons(
+        upload=upload,
+        retry=retry,
+        cancel=cancel,
+        open_folder=True,
+        # A queued session is cancelled first, so the queue never reads a zip being deleted.
+        delete=status not in ("pending", "uploading"),
+        delete_needs_second_confirmation=status != "done",
+        upload_blocked_reason=upload_reason if status == "not_uploaded" else None,
+    )
+
+
+@dataclass(frozen=True)
+class Badge:
+    text: str
+    colour: BadgeColour
+
+
+def status_badge(item: SessionListItem, now_ms: int | None = None) -> Badge:
+    """The status badge text and colour; pending with a future attempt shows the countdown."""
+    status = item.upload_status
+    if status == "pending":
+        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        if item.next_attempt_at is not None and item.next_attempt_at > now_ms:
+            wait = human_duration((item.next_attempt_at - now_ms) / 1000)
+            return Badge(f"Retry in {wait}", "amber")
+        return Badge("Pending", "amber")
+    if status == "uploading":
+        return Badge("Uploading", "blue")
+    if status == "done":
+        return Badge("Uploaded", "green")
+    if status == "failed":
+        return Badge("Failed", "red")
+    return Badge("Not uploaded", "grey")
+
+
+@dataclass(frozen=True)
+class LiveProgress:
+    """The latest progress signal of an upload (rate and ETA are not on disk)."""
+
+    bytes_uploaded: int
+    total_bytes: int
+    bytes_per_sec: float
+    eta_sec: float | None
+
+
+def progress_text(item: SessionListItem, live: LiveProgress | None) -> str | None:
+    """'42% · 12.3 MiB/s · 8s left' for a card with an upload under way, else None."""
+    if item.upload_status not in ("uploading", "pending"):
+        return None
+    done, total = (live.bytes_uploaded, live.total_bytes) if live else (item.bytes_uploaded,
+                                                                      item.total_bytes)
+    if item.upload_status == "pending" and done <= 0:
+        return None
+    if total <= 0:
+        return "Starting…"
+    parts = [f"{100 * done / total:.0f}%"]
+    if live and item.upload_status == "uploading":
+        if live.bytes_per_sec > 0:
+            parts.append(human_rate(live.bytes_per_sec))
+        if live.eta_sec is not None and live.eta_sec >= 0:
+            parts.append(f"{human_duration(live.eta_sec)} left")
+    return " · ".join(parts)
+
+
+def progress_fraction(item: SessionListItem, live: LiveProgress | None) -> float | None:
+    if item.upload_status not in ("uploading", "pending"):
+        return None
+    done, total = (live.bytes_uploaded, live.total_bytes) if live else (item.bytes_uploaded,
+                                                                      item.total_bytes)
+    if total <= 0 or (item.upload_status == "pending" and done <= 0):
+        return None
+    return max(0.0, min(1.0, done / total))

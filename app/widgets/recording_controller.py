@@ -1,0 +1,188 @@
+"""Drives one `SessionRecorder` for the window, keeping every blocking call off the GUI thread.
+
+Start (probing the screen, opening the encoder), pause/resume (they save the
+meta), stop (joins the threads) and the zip export all run on a worker thread.
+The GUI thread only reads the recorder's counters, four times a second, which
+are plain attribute reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.widgets.background import run_in_background
+from app.widgets.record_bar import RecordState, RecordStats
+
+log = logging.getLogger(__name__)
+
+
+class RecorderLike(Protocol):
+    failed: threading.Event
+
+    def start(self) -> str: ...
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def stop(self) -> Any: ...
+    def export(self, cancel: threading.Event | None = None,
+               on_progress: Callable[[int, int], None] | None = None) -> Any: ...
+    def close(self) -> None: ...
+    def status(self) -> Any: ...
+
+
+RecorderFactory = Callable[[Path, int], RecorderLike]
+
+
+def default_recorder_factory(data_dir: Path, fps: int) -> RecorderLike:
+    from app.recorder.session_recorder import (  # type: ignore[import-not-found,unused-ignore]
+        RecorderSettings,
+        SessionRecorder,
+    )
+
+    recorder: RecorderLike = SessionRecorder(data_dir, RecorderSettings(fps=fps))
+    return recorder
+
+
+class RecordingController(QObject):
+    stateChanged = Signal(str)          # RecordState
+    statsChanged = Signal(object)       # RecordStats
+    healthChanged = Signal(object)      # str | None: the recorder's error sentence
+    sessionStarted = Signal(str)        # sessionId: its folder exists now
+    sessionStopped = Signal(str)        # sessionId: files complete, export starting
+    exportFinished = Signal(str, object)  # sessionId, error sentence or None
+
+    def __init__(self, data_dir: Path, fps: int = 10,
+                 factory: RecorderFactory = default_recorder_factory,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.data_dir = data_dir
+        self.fps = fps
+        self._factory = factory
+        self._recorder: RecorderLike | None = None
+        self.session_id: str | None = None
+        self.state: RecordState = "idle"
+        self._health: str | None = None
+        self._exporting: set[str] = set()
+        self._poll = QTimer(self)
+        self._poll.setInterval(250)
+        self._poll.timeout.connect(self._read_status)
+
+    # --- intents --------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.state != "idle":
+            return
+        self._set_state("starting")
+        self._set_health(None)
+
+        def work() -> tuple[RecorderLike, str]:
+            recorder = self._factory(self.data_dir, self.fps)
+            return recorder, recorder.start()
+
+        run_in_background(work, self._started, self._start_failed, "sessionrec-record-start")
+
+    def toggle(self) -> None:
+        """Start when idle, stop when recording or paused (tray and global hotkey)."""
+        if self.state == "idle":
+            self.start()
+        elif self.state in ("recording", "paused"):
+            self.stop()
+
+    def pause(self) -> None:
+        recorder = self._recorder
+        if recorder is not None and self.state == "recording":
+            self._set_state("paused")
+            run_in_background(recorder.pause, name="sessionrec-record-pause")
+
+    def resume(self) -> None:
+        recorder = self._recorder
+        if recorder is not None and self.state == "paused":
+            self._set_state("recording")
+            run_in_background(recorder.resume, name="sessionrec-record-resume")
+
+    def stop(self, on_exported: Callable[[], object] | None = None) -> None:
+        recorder = self._recorder
+        session_id = self.session_id
+        if recorder is None or session_id is None or self.state not in ("recording", "paused"):
+            return
+        self._set_state("stopping")
+        self._poll.stop()
+        self._exporting.add(session_id)
+
+        def work() -> str | None:
+            try:
+                recorder.stop()
+                self.sessionStopped.emit(session_id)  # queued to the GUI thread
+                try:
+                    recorder.export()
+                except Exception as exc:  # ExportError carries one sentence
+                    log.warning("export of %s failed: %s", session_id, exc)
+                    return str(exc) or "The session could not be exported."
+                return None
+            finally:
+                recorder.close()
+
+        def done(error: object) -> None:
+            self._exporting.discard(session_id)
+            self._final_status(recorder)
+            self._recorder = None
+            self.session_id = None
+            self._set_state("idle")
+            self.exportFinished.emit(session_id, error)
+            if on_exported is not None:
+                on_exported()
+
+        def failed(exc: BaseException) -> None:
+            done(str(exc) or "The recording could not be stopped cleanly; it will be recovered.")
+
+        run_in_background(work, done, failed, "sessionrec-record-stop")
+
+    # --- state ----------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """Recording, or a stopped session still being written: quitting now would lose work."""
+        return self.state != "idle" or bool(self._exporting)
+
+    def _started(self, result: tuple[RecorderLike, str]) -> None:
+        self._recorder, self.session_id = result
+        self._set_state("recording")
+        self.sessionStarted.emit(self.session_id)
+        self._poll.start()
+        self._read_status()
+
+    def _start_failed(self, exc: BaseException) -> None:
+        self._set_state("idle")
+        self._set_health(str(exc) or "The recorder could not start.")
+
+    def _read_status(self) -> None:
+        recorder = self._recorder
+        if recorder is None:
+            return
+        self._final_status(recorder)
+        if recorder.failed.is_set() and self.state in ("recording", "paused"):
+            # The recorder gave up (stalled capture, full disk): keep what it has, say why.
+            self.stop()
+
+    def _final_status(self, recorder: RecorderLike) -> None:
+        try:
+            status = recorder.status()
+        except Exception:  # a recorder torn down mid-read; the next tick or stop reports
+            return
+        self.statsChanged.emit(RecordStats(
+            elapsed_ms=int(status.t_ms), frames=int(status.frame_count),
+            actions=int(status.action_count), screenshots=int(status.screenshot_count),
+            dropped_frames=int(status.dropped_frames)))
+        self._set_health(status.error)
+
+    def _set_state(self, state: RecordState) -> None:
+        self.state = state
+        self.stateChanged.emit(state)
+
+    def _set_health(self, error: str | None) -> None:
+        if error != self._health or error is None:
+            self._health = error
+            self.healthChanged.emit(error)

@@ -1,0 +1,330 @@
+"""SessionCard: how one session is drawn in the list, and where its buttons are.
+
+The list paints cards with this delegate instead of creating a widget per
+session: 2,000 sessions cost 2,000 small records, not 2,000 widget trees, and
+only the visible cards are ever painted. Buttons are drawn with the platform
+style (so they follow the palette and DPI) and hit-tested by the view.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen
+from PySide6.QtWidgets import (
+    QApplication,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionButton,
+    QStyleOptionProgressBar,
+    QStyleOptionViewItem,
+    QWidget,
+)
+
+from app.format import human_duration, human_size
+from app.models import SessionListItem
+from app.widgets.card_state import (
+    ACTION_KEYS,
+    ACTION_LABELS,
+    BadgeColour,
+    CardAction,
+    CardButtons,
+    LiveProgress,
+    card_buttons,
+    progress_fraction,
+    progress_text,
+    status_badge,
+)
+from app.widgets.session_model import Role
+
+_Index = QModelIndex | QPersistentModelIndex
+
+# Badge fill and text: chosen to be readable on both light and dark palettes.
+BADGE_COLOURS: dict[BadgeColour, tuple[str, str]] = {
+    "grey": ("#6b7280", "#ffffff"),
+    "amber": ("#f59e0b", "#1f2937"),
+    "blue": ("#2563eb", "#ffffff"),
+    "green": ("#15803d", "#ffffff"),
+    "red": ("#dc2626", "#ffffff"),
+}
+ERROR_LIGHT = "#b91c1c"
+ERROR_DARK = "#f87171"
+
+
+def is_dark(palette: QPalette) -> bool:
+    return palette.color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def error_colour(palette: QPalette) -> QColor:
+    return QColor(ERROR_DARK if is_dark(palette) else ERROR_LIGHT)
+
+
+def format_when(epoch_ms: int) -> str:
+    if epoch_ms <= 0:
+        return "Unknown date"
+    return time.strftime("%a %d %b %Y, %H:%M:%S", time.localtime(epoch_ms / 1000))
+
+
+@dataclass(frozen=True)
+class CardGeometry:
+    """Where everything of one card goes, from the font metrics (so it scales with DPI and font)."""
+
+    card: QRect
+    title: QRect
+    details: QRect
+    status_line: QRect
+    buttons: list[tuple[CardAction, QRect]]
+
+
+class CardMetrics:
+    def __init__(self, font: QFont) -> None:
+        fm = QFontMetrics(font)
+        self.line = fm.height()
+        self.pad = max(6, round(self.line * 0.6))
+        self.gap = max(3, round(self.line * 0.3))
+        self.margin = max(3, round(self.line * 0.3))
+        self.button_h = self.line + max(8, round(self.line * 0.6))
+        self.fm = fm
+
+    def card_height(self) -> int:
+        return 2 * self.pad + 3 * self.line + 3 * self.gap + self.button_h
+
+    def button_width(self, action: CardAction) -> int:
+        return self.fm.horizontalAdvance(ACTION_LABELS[action]) + 2 * self.pad + 4
+
+    def geometry(self, rect: QRect, actions: list[CardAction]) -> CardGeometry:
+        card = rect.adjusted(self.margin, self.margin, -self.margin, -self.margin)
+        inner = card.adjusted(self.pad, self.pad, -self.pad, -self.pad)
+        y = inner.top()
+        title = QRect(inner.left(), y, inner.width(), self.line)
+        y += self.line + self.gap
+        details = QRect(inner.left(), y, inner.width(), self.line)
+        y += self.line + self.gap
+        status_line = QRect(inner.left(), y, inner.width(), self.line)
+        y += self.line + self.gap
+        buttons: list[tuple[CardAction, QRect]] = []
+        x = inner.right() + 1
+        for action in actions:  # first action is rightmost
+            width = self.button_width(action)
+            x -= width
+            buttons.append((action, QRect(x, y, width, self.button_h)))
+            x -= self.gap * 2
+        return CardGeometry(card, title, details, status_line, buttons)
+
+
+class SessionCardDelegate(QStyledItemDelegate):
+    """Paints a session card; `hit_test` tells the view which button is under the mouse."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.hovered: tuple[int, CardAction] | None = None
+        self.pressed: tuple[int, CardAction] | None = None
+        self._metrics: tuple[QFont, CardMetrics] | None = None
+
+    def metrics(self, font: QFont) -> CardMetrics:
+        if self._metrics is None or self._metrics[0] != font:
+            self._metrics = (QFont(font), CardMetrics(font))
+        return self._metrics[1]
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
+        metrics = self.metrics(option.font)
+        return QSize(metrics.fm.averageCharWidth() * 60, metrics.card_height())
+
+    @staticmethod
+    def buttons_for(index: _Index) -> CardButtons:
+        item: SessionListItem = index.data(Role.ITEM)
+        return card_buttons(item, bool(index.data(Role.CONFIG_VALID)))
+
+    def geometry(self, option_rect: QRect, font: QFont, index: _Index) -> CardGeometry:
+        return self.metrics(font).geometry(option_rect, self.buttons_for(index).visible_actions())
+
+    def hit_test(self, option_rect: QRect, font: QFont, index: _Index,
+                 pos: object) -> CardAction | None:
+        for action, rect in self.geometry(option_rect, font, index).buttons:
+            if rect.contains(pos):  # type: ignore[call-overload]
+                return action
+        return None
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        item: SessionListItem | None = index.data(Role.ITEM)
+        if item is None:
+            return
+        live: LiveProgress | None = index.data(Role.LIVE)
+        note: str | None = index.data(Role.NOTE)
+        buttons = self.buttons_for(index)
+        rect: QRect = option.rect
+        font: QFont = option.font
+        palette: QPalette = option.palette
+        state = option.state
+        widget: QWidget | None = option.widget
+        metrics = self.metrics(font)
+        geo = metrics.geometry(rect, buttons.visible_actions())
+
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        # Card background and border; the current card gets the highlight colour as its border.
+        selected = bool(state & QStyle.StateFlag.State_Selected)
+        border = palette.color(QPalette.ColorRole.Highlight) if selected else palette.color(
+            QPalette.ColorRole.Mid)
+        painter.setPen(QPen(border, 2 if selected else 1))
+        painter.setBrush(palette.color(QPalette.ColorRole.Base))
+        painter.drawRoundedRect(QRectF(geo.card).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
+        text_colour = palette.color(QPalette.ColorRole.Text)
+        muted = palette.color(QPalette.ColorRole.PlaceholderText)
+
+        # Title: date and time, then the badge on the right.
+        badge = status_badge(item)
+        fill, ink = BADGE_COLOURS[badge.colour]
+        bold = QFont(font)
+        bold.setBold(True)
+        bold_fm = QFontMetrics(bold)
+        badge_w = bold_fm.horizontalAdvance(badge.text) + metrics.pad * 2
+        badge_rect = QRect(geo.title.right() - badge_w + 1, geo.title.top() - 2, badge_w,
+                           geo.title.height() + 4)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(fill))
+        painter.drawRoundedRect(QRectF(badge_rect), badge_rect.height() / 2, badge_rect.height() / 2)
+        painter.setFont(bold)
+        painter.setPen(QColor(ink))
+        painter.drawText(badge_rect, Qt.AlignmentFlag.AlignCenter, badge.text)
+
+        title_rect = QRect(geo.title)
+        title_rect.setRight(badge_rect.left() - metrics.pad)
+        title = format_when(item.created_at)
+        if item.damaged:
+            title = f"⚠ Damaged · {title}"
+        elif item.recovered:
+            title = f"{title} · recovered"
+        painter.setPen(error_colour(palette) if item.damaged else text_colour)
+        painter.drawText(title_rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                         bold_fm.elidedText(title, Qt.TextElideMode.ElideRight, title_rect.width()))
+
+        # Details: duration, counts, size.
+        painter.setFont(font)
+        fm = metrics.fm
+        details = [human_duration(item.duration_ms / 1000),
+                   f"{item.action_count} action{'s' if item.action_count != 1 else ''}",
+                   f"{item.screenshot_count} screenshot{'s' if item.screenshot_count != 1 else ''}"]
+        if item.file_size_bytes is not None:
+            details.append(human_size(item.file_size_bytes))
+        details.append(item.session_id)
+        painter.setPen(muted)
+        painter.drawText(geo.details, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                         fm.elidedText(" · ".join(details), Qt.TextElideMode.ElideRight,
+                                       geo.details.width()))
+
+        self._paint_status_line(painter, palette, widget, geo.status_line, item, live, note)
+
+        # Buttons, drawn by the platform style.
+        style = widget.style() if widget is not None else QApplication.style()
+        for action, button_rect in geo.buttons:
+            opt = QStyleOptionButton()
+            opt.rect = button_rect
+            opt.text = ACTION_LABELS[action]
+            enabled = buttons.enabled(action)
+            button_palette = QPalette(palette)
+            if not enabled:
+                # Some styles draw the label from the active group; make "disabled" unmistakable.
+                button_palette.setCurrentColorGroup(QPalette.ColorGroup.Disabled)
+                grey = muted if muted.isValid() else palette.color(
+                    QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText)
+                for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive,
+                              QPalette.ColorGroup.Disabled):
+                    button_palette.setColor(group, QPalette.ColorRole.ButtonText, grey)
+            opt.palette = button_palette
+            opt.fontMetrics = fm
+            flags = QStyle.StateFlag.State_Raised
+            if enabled:
+                flags |= QStyle.StateFlag.State_Enabled
+                if self.hovered == (index.row(), action):
+                    flags |= QStyle.StateFlag.State_MouseOver
+                if self.pressed == (index.row(), action):
+                    flags |= QStyle.StateFlag.State_Sunken
+            opt.state = flags
+            style.drawControl(QStyle.ControlElement.CE_PushButton, opt, painter, widget)
+        painter.restore()
+
+    def _paint_status_line(self, painter: QPainter, palette: QPalette, widget: QWidget | None,
+                           rect: QRect, item: SessionListItem, live: LiveProgress | None,
+                           note: str | None) -> None:
+        fm = painter.fontMetrics()
+        align = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        text_colour = palette.color(QPalette.ColorRole.Text)
+        muted = palette.color(QPalette.ColorRole.PlaceholderText)
+        fraction = progress_fraction(item, live)
+        words = progress_text(item, live)
+        if note:
+            painter.setPen(text_colour)
+            painter.drawText(rect, align, fm.elidedText(note, Qt.TextElideMode.ElideRight, rect.width()))
+            return
+        if fraction is not None or item.upload_status == "uploading":
+            label = words or ""
+            label_w = min(fm.horizontalAdvance(label) + 8, rect.width() // 2)
+            bar = QStyleOptionProgressBar()
+            bar.rect = QRect(rect.left(), rect.top() + 2, rect.width() - label_w - 8,
+                             rect.height() - 4)
+            bar.minimum = 0
+            bar.maximum = 1000
+            bar.progress = round((fraction or 0.0) * 1000)
+            bar.textVisible = False
+            bar.palette = palette
+            bar.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Horizontal
+            style = widget.style() if widget is not None else QApplication.style()
+            style.drawControl(QStyle.ControlElement.CE_ProgressBar, bar, painter, widget)
+            painter.setPen(text_colour)
+            painter.drawText(QRect(rect.right() - label_w + 1, rect.top(), label_w, rect.height()),
+                             int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+                             fm.elidedText(label, Qt.TextElideMode.ElideRight, label_w))
+            return
+        if item.damaged:
+            text = f"Damaged: {item.damaged_reason or 'the session files cannot be read'}"
+            painter.setPen(error_colour(palette))
+        elif item.upload_status == "failed":
+            text = item.last_upload_error or "The upload failed."
+            if item.retry_count:
+                text += f" (after {item.retry_count} attempt{'s' if item.retry_count != 1 else ''})"
+            painter.setPen(error_colour(palette))
+        elif item.upload_status == "done":
+            text = f"Uploaded to {item.s3_key}" if item.s3_key else "Uploaded and verified"
+            if not item.has_local_files:
+                text += " · local files removed"
+            painter.setPen(muted)
+        elif item.upload_status == "pending" and item.last_upload_error:
+            # Waiting out a backoff: say what went wrong last time.
+            text = item.last_upload_error
+            if item.retry_count:
+                text += f" (retry {item.retry_count})"
+            painter.setPen(text_colour)
+        elif item.upload_status == "pending":
+            text = "Waiting for its turn in the upload queue"
+            painter.setPen(muted)
+        elif not item.is_exported:
+            text = "Not exported yet: no zip to upload"
+            painter.setPen(muted)
+        else:
+            text = "Ready to upload"
+            painter.setPen(muted)
+        painter.drawText(rect, align, fm.elidedText(text, Qt.TextElideMode.ElideRight, rect.width()))
+
+    def tooltip(self, index: _Index, action: CardAction | None) -> str:
+        """Tooltip of a button, or of the card (failure detail, damage reason)."""
+        item: SessionListItem = index.data(Role.ITEM)
+        buttons = self.buttons_for(index)
+        if action is not None:
+            if action == "upload" and not buttons.upload and buttons.upload_blocked_reason:
+                return buttons.upload_blocked_reason
+            if action == "delete" and not buttons.delete:
+                return "A session cannot be deleted while it is queued or uploading; cancel the upload first."
+            return f"{ACTION_LABELS[action]} ({ACTION_KEYS[action]})"
+        lines = [item.session_id]
+        if item.damaged and item.damaged_reason:
+            lines.append(f"Damaged: {item.damaged_reason}")
+        if item.last_upload_error:
+            lines.append(item.last_upload_error)
+        if item.error_detail:
+            lines.append(f"Detail: {item.error_detail}")
+        if item.s3_key:
+            lines.append(f"Object key: {item.s3_key}")
+        return "\n".join(lines)

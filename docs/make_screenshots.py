@@ -1,0 +1,173 @@
+"""Take the README screenshots of the real window on a private Xvfb (xcb platform, captured
+from the X server with QScreen.grabWindow):
+
+- docs/screenshot-sessions.png   the sessions view with a card in every state
+- docs/screenshot-settings.png   the S3 settings with a validation error
+- docs/screenshot-recording.png  the recording view while recording
+
+    python docs/make_screenshots.py
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+DOCS = REPO / "docs"
+
+
+def pump(app: object, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()  # type: ignore[attr-defined]
+        time.sleep(0.01)
+
+
+def grab(window: object, name: str) -> None:
+    from PySide6.QtGui import QGuiApplication
+
+    screen = QGuiApplication.primaryScreen()
+    pixmap = screen.grabWindow(window.winId())  # type: ignore[attr-defined]
+    path = DOCS / name
+    pixmap.save(str(path))
+    print(f"wrote {path.relative_to(REPO)} ({pixmap.width()}x{pixmap.height()})")
+
+
+def dark_palette() -> object:
+    """A desktop's dark palette, as a dark theme would hand it to Qt."""
+    from PySide6.QtGui import QColor, QPalette
+
+    palette = QPalette()
+    role = QPalette.ColorRole
+    for name, colour in ((role.Window, "#2b2b2b"), (role.WindowText, "#e8e8e8"), (role.Base, "#1f1f1f"),
+                         (role.AlternateBase, "#2a2a2a"), (role.Text, "#e8e8e8"), (role.Button, "#3a3a3a"),
+                         (role.ButtonText, "#e8e8e8"), (role.Highlight, "#3d8ee6"),
+                         (role.HighlightedText, "#ffffff"), (role.PlaceholderText, "#9a9a9a"),
+                         (role.Mid, "#505050"), (role.ToolTipBase, "#333333"), (role.ToolTipText, "#e8e8e8")):
+        palette.setColor(name, QColor(colour))
+    for name in (role.Text, role.ButtonText, role.WindowText):
+        palette.setColor(QPalette.ColorGroup.Disabled, name, QColor("#777777"))
+    return palette
+
+
+def sessions_in_every_state(data_dir: Path) -> dict[str, str]:
+    from app.sessions import session_paths
+    from app.upload.state_store import UploadStateStore
+    from tests.factories import make_session
+
+    now = int(time.time() * 1000)
+    hour = 3_600_000
+    ids = {
+        "uploading": make_session(data_dir, now - 1 * hour, status="uploading", zip_bytes=900_000),
+        "pending": make_session(data_dir, now - 2 * hour, status="pending", zip_bytes=400_000),
+        "not_uploaded": make_session(data_dir, now - 3 * hour, zip_bytes=650_000, actions=312),
+        "failed": make_session(data_dir, now - 4 * hour, status="failed", zip_bytes=1_200_000),
+        "done": make_session(data_dir, now - 5 * hour, status="done", zip_bytes=2_300_000),
+        "damaged": make_session(data_dir, now - 7 * hour),
+    }
+    store = UploadStateStore(data_dir)
+    store.update(ids["pending"], next_attempt_at=now + 42_000, retry_count=2,
+                 last_error="The network is unreachable; retrying.")
+    store.update(ids["failed"], last_error="The access key was not accepted by S3; check the "
+                 "access key id and secret in Settings.", error_detail="InvalidAccessKeyId (HTTP 403)",
+                 retry_count=0)
+    store.update(ids["done"], s3_key=f"sessions/workstation-7/{ids['done']}.zip")
+    session_paths(data_dir, ids["damaged"]).meta.write_text('{"sessionId": truncated')
+    return ids
+
+
+def main() -> None:
+    from tests.recorder.conftest import start_xvfb
+
+    xvfb, display = start_xvfb(1280, 900)
+    os.environ["DISPLAY"] = display
+    os.environ["QT_QPA_PLATFORM"] = "xcb"
+    try:
+        run()
+    finally:
+        xvfb.terminate()
+        xvfb.wait(10)
+
+
+def run() -> None:
+    from PySide6.QtWidgets import QApplication
+
+    from app.main_window import MainWindow
+    from app.paths import ensure_data_dir
+    from app.upload.config import UploadConfig, save_config
+    from app.upload.credentials import save_secrets
+    from app.widgets.recording_controller import RecordingController
+    from app.widgets.services import Services
+
+    app = QApplication([])
+    app.setApplicationName("sessionrec")
+    dark = bool(os.environ.get("SHOTS_DARK"))
+    if dark:
+        app.setStyle("Fusion")
+        app.setPalette(dark_palette())
+    data_dir = ensure_data_dir(Path(tempfile.mkdtemp(prefix="sessionrec-shots-")))
+    save_config(data_dir, UploadConfig(bucket="team-sessions", region="eu-west-1",
+                                       key_prefix="sessions/{host}/", access_key_id="AKIAEXAMPLEKEY01"))
+    save_secrets(data_dir, secretAccessKey="example-secret-for-screenshots")
+    ids = sessions_in_every_state(data_dir)
+
+    window = MainWindow(data_dir, RecordingController(data_dir, fps=10))
+    window.ask_close = lambda _reason: "quit"
+    services = Services(window, start_queue=False)  # a still picture: nothing may move the states
+    window.resize(1040, 880)
+    window.show()
+    window.show_view("sessions")
+    ready: list[int] = []
+    services.ready.connect(lambda: ready.append(1))
+    services.start()
+    while not ready or services.panel.loaded is None:
+        pump(app, 0.05)
+    item = window.model.item(ids["uploading"])
+    assert item is not None
+    total = item.file_size_bytes or 1
+    window.model.set_progress(ids["uploading"], int(total * 0.62), total, 7.4 * 1024 * 1024, 3.0)
+    window.model.upsert(dataclasses.replace(item, bytes_uploaded=int(total * 0.62), total_bytes=total))
+    window.session_view.select_session(ids["not_uploaded"])
+    pump(app, 1.0)
+    grab(window, "screenshot-sessions-dark.png" if dark else "screenshot-sessions.png")
+    if dark:
+        window.close()
+        services.stop()
+        return
+
+    window.show_view("settings")
+    panel = services.panel
+    panel.bucket.setText("Team_Sessions")
+    panel.part_size.setValue(2)
+    pump(app, 1.0)
+    grab(window, "screenshot-settings.png")
+
+    window.show_view("recording")
+    window.recorder.start()
+    while window.recorder.state != "recording":
+        pump(app, 0.05)
+    import subprocess
+
+    for x, y in ((300, 200), (640, 420), (900, 300)):
+        subprocess.run(["xdotool", "mousemove", str(x), str(y), "click", "1"], check=False)
+        pump(app, 0.4)
+    subprocess.run(["xdotool", "type", "hello"], check=False)
+    pump(app, 5.0)
+    grab(window, "screenshot-recording.png")
+    done: list[int] = []
+    window.recorder.exportFinished.connect(lambda *_: done.append(1))
+    window.recorder.stop()
+    while not done:
+        pump(app, 0.05)
+    window.close()
+    services.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Driving the painted session cards and the whole window from tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QPoint, Qt
+from pytestqt.qtbot import QtBot
+
+from app.main_window import MainWindow
+from app.widgets.recording_controller import RecordingController
+from app.widgets.services import Services
+from app.widgets.session_list import SessionListView
+
+
+def button_centre(view: SessionListView, session_id: str, action: str) -> QPoint:
+    lst = view.list
+    row = view.model.row_of(session_id)
+    assert row is not None, f"{session_id} is not in the list"
+    index = view.proxy.mapFromSource(view.model.index(row))
+    assert index.isValid(), f"{session_id} is filtered out"
+    lst.scrollTo(index)
+    rect = lst.visualRect(index)
+    geo = lst.card_delegate.geometry(rect, lst.font(), index)
+    for name, button_rect in geo.buttons:
+        if name == action:
+            return button_rect.center()
+    raise AssertionError(f"{action} is not drawn on {session_id}")
+
+
+def click_card_button(qtbot: QtBot, view: SessionListView, session_id: str, action: str) -> None:
+    qtbot.mouseClick(view.list.viewport(), Qt.MouseButton.LeftButton,
+                     pos=button_centre(view, session_id, action))
+
+
+def status_of(window: MainWindow, session_id: str) -> str | None:
+    item = window.model.item(session_id)
+    return None if item is None else item.upload_status
+
+
+def open_app(qtbot: QtBot, data_dir: Path, fps: int = 10, engine: Any = None) -> tuple[MainWindow, Services]:
+    """The window as `sessionrec gui` builds it, with its services started and ready."""
+    window = MainWindow(data_dir, RecordingController(data_dir, fps=fps))
+    window.ask_close = lambda _reason: "quit"
+    window.confirm = lambda _title, _text: False
+    services = Services(window, engine=engine)
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(services.ready, timeout=30_000):
+        services.start()
+    qtbot.waitUntil(lambda: window.model.config_valid or services.panel.loaded is not None,
+                    timeout=10_000)
+    return window, services
+
+
+def close_app(window: MainWindow, services: Services) -> None:
+    window.close()
+    services.stop()

@@ -1,0 +1,124 @@
+"""The S3 settings panel: inline messages, Save, loading, Test Connection against moto's server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pytestqt.qtbot import QtBot
+
+from app.upload.config import load_config
+from app.widgets.upload_config_panel import UploadConfigPanel
+
+panel_marker = object()
+
+
+def open_panel(qtbot: QtBot, data_dir: Path) -> UploadConfigPanel:
+    panel = UploadConfigPanel(data_dir)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.load()
+    qtbot.waitUntil(lambda: panel.isEnabled(), timeout=10_000)
+    return panel
+
+
+def test_invalid_field_shows_its_sentence_inline_and_blocks_save(qtbot: QtBot, data_dir: Path) -> None:
+    panel = open_panel(qtbot, data_dir)
+    qtbot.keyClicks(panel.bucket, "Bad_Bucket")
+    qtbot.keyClicks(panel.region, "us-east-1")
+    error = panel.rows["bucket"]
+    assert error.isVisible()
+    assert "lower-case letters" in error.text()
+    assert not panel.save_button.isEnabled()
+    assert not panel.rows["region"].isVisible()
+    panel.bucket.clear()
+    qtbot.keyClicks(panel.bucket, "good-bucket")
+    assert not panel.rows["bucket"].isVisible()
+
+
+def test_key_prefix_preview_follows_typing(qtbot: QtBot, data_dir: Path) -> None:
+    panel = open_panel(qtbot, data_dir)
+    qtbot.keyClicks(panel.key_prefix, "team/{date}/")
+    preview = panel.key_preview.text()
+    assert preview.startswith("team/20") and preview.endswith("/20260101-120000-000-a1b2c3.zip")
+
+
+def test_save_persists_and_a_new_panel_loads_it(qtbot: QtBot, data_dir: Path) -> None:
+    panel = open_panel(qtbot, data_dir)
+    assert "not configured" in panel.demo_label.text()
+    qtbot.keyClicks(panel.bucket, "my-bucket")
+    qtbot.keyClicks(panel.region, "eu-west-1")
+    qtbot.keyClicks(panel.access_key, "AKIATESTKEY")
+    qtbot.keyClicks(panel.secret, "s3cr3t-value")
+    panel.part_size.setValue(16)
+    assert panel.save_button.isEnabled()
+    with qtbot.waitSignal(panel.saved, timeout=10_000):
+        panel.save_button.click()
+    saved = load_config(data_dir).value
+    assert saved is not None and saved.bucket == "my-bucket" and saved.part_size_bytes == 16 * 1024 * 1024
+    assert "s3cr3t-value" not in (data_dir / "upload-config.json").read_text()
+    # No keyring in tests: the secret went to credentials.json and the panel says so.
+    assert panel.loaded is not None and panel.loaded.storage == "file"
+    assert "credentials.json" in panel.storage_label.text()
+    assert panel.secret.text() == ""
+
+    again = open_panel(qtbot, data_dir)
+    assert (again.bucket.text(), again.region.text(), again.access_key.text()) == (
+        "my-bucket", "eu-west-1", "AKIATESTKEY")
+    assert again.config_is_valid() and not again.rows["secretAccessKey"].isVisible()
+
+
+def test_test_connection_succeeds_against_moto(qtbot: QtBot, data_dir: Path,
+                                               s3_config: Callable[..., Any]) -> None:
+    s3_config()
+    panel = open_panel(qtbot, data_dir)
+    panel.test_button.click()
+    qtbot.waitUntil(lambda: panel.result_label.text().startswith("Connected"), timeout=20_000)
+
+
+def test_wrong_secret_shows_the_sentence(qtbot: QtBot, data_dir: Path, auth_s3_server: Any) -> None:
+    writer = auth_s3_server.users["writer"]
+    bucket = f"gui-wrong-secret-{id(panel_marker)}"
+    auth_s3_server.client().create_bucket(Bucket=bucket)
+    panel = open_panel(qtbot, data_dir)
+    qtbot.keyClicks(panel.bucket, bucket)
+    qtbot.keyClicks(panel.region, "us-east-1")
+    qtbot.keyClicks(panel.endpoint, auth_s3_server.endpoint_url)
+    qtbot.keyClicks(panel.access_key, writer.access_key_id)
+    qtbot.keyClicks(panel.secret, "definitely-the-wrong-secret")
+    panel.test_button.click()
+    qtbot.waitUntil(lambda: not panel.busy and panel.last_test_result is not None, timeout=20_000)
+    sentence = panel.result_label.text()
+    assert sentence == panel.last_test_result
+    assert "secret" in sentence.lower() or "credentials" in sentence.lower()
+    assert "definitely-the-wrong-secret" not in sentence
+    assert not (data_dir / "credentials.json").exists()  # testing saved nothing
+
+
+def test_local_test_bucket_works_end_to_end_and_stops_with_the_app(qtbot: QtBot, data_dir: Path) -> None:
+    from app.main_window import MainWindow
+    from app.widgets.services import Services
+
+    window = MainWindow(data_dir)
+    window.ask_close = lambda _reason: "quit"
+    services = Services(window, start_queue=False)
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(services.ready, timeout=20_000):
+        services.start()
+    panel = services.panel
+    qtbot.waitUntil(lambda: panel.loaded is not None, timeout=10_000)
+    assert window.current_view() == "settings"  # first run: S3 needs doing
+    assert not window.model.config_valid
+    panel.demo_button.click()
+    qtbot.waitUntil(lambda: "LOCAL, TEMPORARY" in panel.demo_label.text(), timeout=30_000)
+    assert window.model.config_valid
+    config = load_config(data_dir).value
+    assert config is not None and config.endpoint_url == services.demo.endpoint_url
+    panel.test_button.click()
+    qtbot.waitUntil(lambda: panel.result_label.text().startswith("Connected"), timeout=20_000)
+    demo = services.demo
+    window.close()
+    services.stop()
+    assert services.demo is None and demo.process.poll() is not None

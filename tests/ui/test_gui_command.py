@@ -1,0 +1,27 @@
+"""`sessionrec gui` as a real process: the window starts, recovery and the queue come up, it quits."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.factories import make_session
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_gui_command_starts_and_quits(data_dir: Path) -> None:
+    make_session(data_dir, int(time.time() * 1000))
+    make_session(data_dir, int(time.time() * 1000) - 1000, status="failed")
+    env = dict(os.environ, PYTHONPATH=str(REPO), QT_QPA_PLATFORM="offscreen")
+    env.pop("DISPLAY", None)
+    result = subprocess.run([sys.executable, "-m", "app", "--data-dir", str(data_dir), "gui",
+                             "--exit-after", "0.5"], cwd=REPO, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "window ready with 2 sessions" in result.stdout
+    assert (data_dir / "gui-settings.ini").is_file()
+    assert (data_dir / "logs" / "sessionrec.log").is_file()

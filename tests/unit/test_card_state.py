@@ -1,0 +1,108 @@
+"""Which buttons a session card offers, for every status, plus damaged and not-exported sessions."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.models import UPLOAD_STATUSES, SessionListItem, UploadStatus
+from app.widgets.card_state import (
+    LiveProgress,
+    card_buttons,
+    progress_fraction,
+    progress_text,
+    status_badge,
+)
+
+
+def item(status: UploadStatus, *, exported: bool = True, damaged: bool = False,
+         **extra: object) -> SessionListItem:
+    return SessionListItem(session_id="20260101-000000-000-abcdef", created_at=1, is_exported=exported,
+                           upload_status=status, damaged=damaged,
+                           damaged_reason="session-meta.json is missing" if damaged else None,
+                           **extra)  # type: ignore[arg-type]
+
+
+# status -> (upload, retry, cancel, delete, second confirmation) with a valid config, exported zip
+EXPECTED = {
+    "not_uploaded": (True, False, False, True, True),
+    "pending": (False, False, True, False, True),
+    "uploading": (False, False, True, False, True),
+    "done": (False, False, False, True, False),
+    "failed": (False, True, False, True, True),
+}
+
+
+def test_every_status_has_an_expectation() -> None:
+    assert set(EXPECTED) == set(UPLOAD_STATUSES)
+
+
+@pytest.mark.parametrize("status", UPLOAD_STATUSES)
+def test_buttons_per_status(status: UploadStatus) -> None:
+    buttons = card_buttons(item(status), config_valid=True)
+    upload, retry, cancel, delete, second = EXPECTED[status]
+    assert (buttons.upload, buttons.retry, buttons.cancel, buttons.delete,
+            buttons.delete_needs_second_confirmation) == (upload, retry, cancel, delete, second)
+    assert buttons.open_folder
+    assert [buttons.enabled(a) for a in ("upload", "retry", "cancel", "delete")] == [
+        upload, retry, cancel, delete]
+
+
+@pytest.mark.parametrize("status", UPLOAD_STATUSES)
+def test_without_valid_config_nothing_can_be_uploaded(status: UploadStatus) -> None:
+    buttons = card_buttons(item(status), config_valid=False)
+    assert not buttons.upload
+    if status == "not_uploaded":
+        assert buttons.upload_blocked_reason == "Configure S3 in Settings first."
+        assert "upload" in buttons.visible_actions()  # shown disabled, with the reason
+    else:
+        assert buttons.upload_blocked_reason is None
+        assert "upload" not in buttons.visible_actions()
+
+
+@pytest.mark.parametrize("status", UPLOAD_STATUSES)
+def test_not_exported_sessions_cannot_be_uploaded_or_retried(status: UploadStatus) -> None:
+    buttons = card_buttons(item(status, exported=False), config_valid=True)
+    assert not buttons.upload and not buttons.retry
+    if status == "not_uploaded":
+        assert buttons.upload_blocked_reason is not None
+        assert "exported" in buttons.upload_blocked_reason
+
+
+@pytest.mark.parametrize("status", UPLOAD_STATUSES)
+def test_damaged_sessions_offer_no_upload_but_can_be_opened(status: UploadStatus) -> None:
+    buttons = card_buttons(item(status, damaged=True), config_valid=True)
+    assert not buttons.upload and not buttons.retry
+    assert buttons.open_folder
+    # A damaged session is deleted only by the person, and never while queued.
+    assert buttons.delete == (status not in ("pending", "uploading"))
+    if status == "not_uploaded":
+        assert buttons.upload_blocked_reason is not None
+        assert "damaged" in buttons.upload_blocked_reason
+
+
+def test_visible_actions_follow_the_state() -> None:
+    assert card_buttons(item("failed"), True).visible_actions() == ["retry", "open_folder", "delete"]
+    assert card_buttons(item("uploading"), True).visible_actions() == ["cancel", "open_folder", "delete"]
+    assert card_buttons(item("done"), True).visible_actions() == ["open_folder", "delete"]
+
+
+def test_badges() -> None:
+    assert (status_badge(item("not_uploaded")).colour, status_badge(item("done")).colour) == (
+        "grey", "green")
+    assert status_badge(item("uploading")).colour == "blue"
+    assert status_badge(item("failed")).text == "Failed"
+    waiting = item("pending", next_attempt_at=61_000)
+    assert status_badge(waiting, now_ms=1_000) .text == "Retry in 1m 00s"
+    assert status_badge(waiting, now_ms=61_000).text == "Pending"
+    assert status_badge(waiting, now_ms=1_000).colour == "amber"
+
+
+def test_progress_text_and_fraction() -> None:
+    uploading = item("uploading", bytes_uploaded=10, total_bytes=40)
+    live = LiveProgress(20, 40, 2 * 1024 * 1024, 65)
+    assert progress_text(uploading, live) == "50% · 2.0 MiB/s · 1m 05s left"
+    assert progress_fraction(uploading, live) == 0.5
+    assert progress_text(uploading, None) == "25%"
+    assert progress_fraction(item("done", bytes_uploaded=40, total_bytes=40), None) is None
+    assert progress_fraction(item("pending", total_bytes=40), None) is None  # not started yet
+    assert progress_fraction(item("pending", bytes_uploaded=8, total_bytes=40), None) == 0.2
