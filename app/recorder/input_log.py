@@ -50,12 +50,12 @@ class InputListeners:
 
         put = self._put
         self._listeners = [
-            mouse.Listener(
+            quiet_after_stop(mouse.Listener)(
                 on_move=lambda x, y: put("move", (x, y)),
                 on_click=lambda x, y, button, pressed: put("click", (x, y, button, pressed)),
                 on_scroll=lambda x, y, dx, dy: put("scroll", (x, y, dx, dy)),
             ),
-            keyboard.Listener(
+            quiet_after_stop(keyboard.Listener)(
                 on_press=lambda key: put("key_down", (key,)),
                 on_release=lambda key: put("key_up", (key,)),
             ),
@@ -71,6 +71,26 @@ class InputListeners:
             listener.stop()
         for listener in self._listeners:
             listener.join(STOP_JOIN_S)
+
+
+def quiet_after_stop(listener_class: type[Any]) -> type[Any]:
+    """A pynput listener whose thread ends silently if the display goes away after stop().
+
+    A stopped listener still waits for one more input event; when the X server closes first
+    (the app quits, Xvfb ends), Xlib raises ConnectionClosedError in that thread. That is the
+    expected end of a stopped listener, not an error worth a traceback.
+    """
+
+    class QuietListener(listener_class):
+        def _run(self) -> None:
+            try:
+                super()._run()
+            except Exception as exc:
+                if self.running:
+                    raise
+                log.debug("input listener ended after stop: %s", type(exc).__name__)
+
+    return QuietListener
 
 
 def build_action(event: RawEvent, frame: int, mask: bool) -> Action:

@@ -65,7 +65,9 @@ class GlobalHotkey(QObject):
         try:
             from pynput import keyboard
 
-            self._listener = keyboard.GlobalHotKeys({self.spec: self.activated.emit})
+            from app.recorder.input_log import quiet_after_stop
+
+            self._listener = quiet_after_stop(keyboard.GlobalHotKeys)({self.spec: self.activated.emit})
             self._listener.daemon = True
             self._listener.start()
         except Exception as exc:  # no X server, no RECORD extension, no permission
