@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 from app.upload.config import UploadConfig, expand_prefix, validate_config
-from app.upload.credentials import make_s3_client
+from app.upload.credentials import StoredSecrets, make_s3_client
 from app.upload.errors import UploadError
 from app.upload.s3errors import classify
 
@@ -18,13 +18,17 @@ log = logging.getLogger(__name__)
 PROBE_NAME = ".sessionrec-write-probe"
 
 
-def test_connection(data_dir: Path, config: UploadConfig) -> str | None:
-    """None when the bucket can be reached and written to, else one sentence."""
+def test_connection(data_dir: Path, config: UploadConfig,
+                    secrets: StoredSecrets | None = None) -> str | None:
+    """None when the bucket can be reached and written to, else one sentence.
+
+    `secrets` tries a secret that is typed but not saved, without storing it anywhere.
+    """
     problems = validate_config(config)
     if problems:
         return next(iter(problems.values()))
     try:
-        client = make_s3_client(data_dir, config)
+        client = make_s3_client(data_dir, config, secrets)
         try:
             client.head_bucket(Bucket=config.bucket)
         except Exception as exc:

@@ -151,8 +151,11 @@ class CredentialSource:
     source: Literal["static", "profile", "default"]
 
 
-def load_credentials(data_dir: Path, config: UploadConfig) -> CredentialSource:
+def load_credentials(data_dir: Path, config: UploadConfig,
+                     secrets: StoredSecrets | None = None) -> CredentialSource:
     """A boto3 session holding the credentials to use, in the AWS CLI's order.
+
+    `secrets` overrides the stored ones (a secret typed but not saved yet, for a test).
 
     Raises UploadError (CONFIG / INVALID_CREDENTIALS) with a sentence when none can be found.
     """
@@ -160,7 +163,10 @@ def load_credentials(data_dir: Path, config: UploadConfig) -> CredentialSource:
     import botocore.exceptions
 
     if config.access_key_id:
-        secrets = load_secrets(data_dir)
+        if secrets is None:
+            secrets = load_secrets(data_dir)
+        register_secret(secrets.secret_access_key)
+        register_secret(secrets.session_token)
         if not secrets.secret_access_key:
             raise UploadError(
                 ErrorKind.CONFIG,
@@ -222,9 +228,9 @@ def client_config(config: UploadConfig) -> Any:
     return Config(**options)
 
 
-def make_s3_client(data_dir: Path, config: UploadConfig) -> Any:
+def make_s3_client(data_dir: Path, config: UploadConfig, secrets: StoredSecrets | None = None) -> Any:
     """An S3 client with refreshing credentials; secrets registered with the log scrubber."""
-    source = load_credentials(data_dir, config)
+    source = load_credentials(data_dir, config, secrets)
     return source.session.client(
         "s3", region_name=config.region, endpoint_url=config.endpoint_url or None,
         config=client_config(config),

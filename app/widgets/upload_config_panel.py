@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -75,25 +73,14 @@ def save_settings(data_dir: Path, config: UploadConfig, secret: str | None, toke
 
 def check_connection(data_dir: Path, config: UploadConfig, secret: str | None,
                      token: str | None) -> str | None:
-    """None when the bucket answers, else one sentence. A newly typed, unsaved secret is tried
-    from a private temporary folder (0700, removed at once), so nothing is saved by testing."""
+    """None when the bucket answers, else one sentence. A newly typed, unsaved secret is
+    tried as it is, and stored nowhere, so testing never saves anything."""
     from app.upload.connection import test_connection
+    from app.upload.credentials import StoredSecrets
 
-    if not secret:
-        result: str | None = test_connection(data_dir, config)
-        return result
-    from app.paths import ensure_data_dir
-    from app.upload.credentials import save_secrets
-
-    scratch = Path(tempfile.mkdtemp(prefix="sessionrec-test-"))
-    try:
-        ensure_data_dir(scratch)
-        # The keyring entry is per data folder, so this never touches the real one.
-        save_secrets(scratch, secretAccessKey=secret, sessionToken=token or None)
-        result = test_connection(scratch, config)
-        return result
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    typed = StoredSecrets(secret, token or None, "none") if secret else None
+    result: str | None = test_connection(data_dir, config, typed)
+    return result
 
 
 class WrappedLabel(QLabel):

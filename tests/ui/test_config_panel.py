@@ -95,6 +95,16 @@ def test_wrong_secret_shows_the_sentence(qtbot: QtBot, data_dir: Path, auth_s3_s
     assert "definitely-the-wrong-secret" not in sentence
     assert not (data_dir / "credentials.json").exists()  # testing saved nothing
 
+    # The right secret, typed and not saved, is tried as typed and stays unsaved.
+    panel.secret.clear()
+    qtbot.keyClicks(panel.secret, writer.secret_access_key)
+    panel.test_button.click()
+    qtbot.waitUntil(lambda: not panel.busy and panel.result_label.text() != "Testing the connection…",
+                    timeout=20_000)
+    assert panel.last_test_result is None, panel.result_label.text()
+    assert panel.result_label.text().startswith("Connected")
+    assert not (data_dir / "credentials.json").exists()
+
 
 def test_local_test_bucket_works_end_to_end_and_stops_with_the_app(qtbot: QtBot, data_dir: Path) -> None:
     from app.main_window import MainWindow
