@@ -1,12 +1,17 @@
 """Upload benchmark: the same file to the same local S3 server (moto, its own process).
 
-Contenders, each in its own subprocess so wall time and peak RSS (wait4's ru_maxrss) are
-its own: `sessionrec upload --wait` (default settings: 10 MiB parts, 4 in parallel, CRC32),
-boto3 `upload_file` (default TransferConfig), and `aws s3 cp` (awscli in its own venv under
-bench/out, because it pins an older botocore). Then the resume run: sessionrec through a
-FaultProxy, SIGKILLed at ~50 %, resumed; the proxy counts the bytes sent again.
+Contenders, each in its own subprocess so wall time, CPU time and peak RSS are its own:
+`sessionrec upload --wait` (default settings: 10 MiB parts, 4 in parallel, CRC32), boto3
+`upload_file` (default TransferConfig), and `aws s3 cp` (awscli in its own venv under
+bench/out, because it pins an older botocore). The machine is shared and noisy, so the
+contenders run alternately for `--rounds` rounds (the order rotates each round) and the
+figures are medians. Besides wall time each run reports the CPU seconds it used and the CPU
+seconds the server used while it ran: moto is a single Python process, and on a small
+machine it is the bottleneck, so "server CPU" shows how much work a client makes it do.
+Then the resume run: sessionrec through a FaultProxy, SIGKILLed at ~50 %, resumed; the
+proxy counts the bytes sent again.
 
-    python -m bench.upload [--size-mib 1024] [--no-awscli]
+    python -m bench.upload [--size-mib 1024] [--rounds 3] [--no-awscli] [--no-resume]
 
 Prints figures; asserts nothing. Goals (issue 4): >= 1.0x boto3, >= 1.2x aws cli, peak RSS
 <= aws cli's, re-sent after kill <= concurrency x part size.
@@ -19,8 +24,10 @@ import dataclasses
 import hashlib
 import json
 import os
+import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -54,15 +61,35 @@ class Result:
     name: str
     seconds: float
     peak_rss_mib: float
+    cpu_seconds: float
+    server_cpu_seconds: float
     returncode: int
 
     def rate(self, size: int) -> float:
         return size / MIB / self.seconds
 
 
-def run_measured(name: str, cmd: list[str], env: dict[str, str]) -> Result:
+@dataclasses.dataclass
+class Contender:
+    name: str
+    cmd: list[str]
+    key: str  # the object it writes, deleted after each run
+    runs: list[Result] = dataclasses.field(default_factory=list)
+
+    def ok_runs(self) -> list[Result]:
+        return [r for r in self.runs if r.returncode == 0]
+
+    def median(self, field: str) -> float:
+        values = [getattr(r, field) for r in self.ok_runs()]
+        return statistics.median(values) if values else float("nan")
+
+
+def run_measured(name: str, cmd: list[str], env: dict[str, str], server_pid: int) -> Result:
     # Peak RSS is VmHWM from /proc, polled: wait4's ru_maxrss would carry over this
-    # (bigger) parent's high-water mark through fork on Linux.
+    # (bigger) parent's high-water mark through fork on Linux. CPU time is the children's
+    # rusage delta (the server is a child too, but is not reaped until the end).
+    cpu_before = _children_cpu()
+    server_before = _process_cpu(server_pid)
     started = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
@@ -71,10 +98,27 @@ def run_measured(name: str, cmd: list[str], env: dict[str, str]) -> Result:
         peak_kib = max(peak_kib, _vm_hwm_kib(proc.pid))
         time.sleep(0.02)
     elapsed = time.monotonic() - started
+    server_cpu = _process_cpu(server_pid) - server_before
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if proc.returncode != 0:
         print(f"  {name} failed ({proc.returncode}): {err[-500:]}")
-    return Result(name, elapsed, peak_kib / 1024, proc.returncode)
+    return Result(name, elapsed, peak_kib / 1024, _children_cpu() - cpu_before, server_cpu,
+                  proc.returncode)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _process_cpu(pid: int) -> float:
+    """utime + stime of a live process, from /proc/<pid>/stat."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _vm_hwm_kib(pid: int) -> int:
@@ -141,7 +185,9 @@ def awscli_venv() -> Path | None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-awscli", action="store_true")
+    parser.add_argument("--no-resume", action="store_true")
     args = parser.parse_args()
     size = args.size_mib * MIB
     OUT.mkdir(parents=True, exist_ok=True)
@@ -164,31 +210,46 @@ def main() -> None:
                "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
         print(f"file: {size / MIB:.0f} MiB; server: moto at {endpoint} (own process)")
 
-        def clean(key: str) -> None:
-            client.delete_object(Bucket=BUCKET, Key=key)
-
-        results: list[Result] = []
-        results.append(run_measured("sessionrec", [sys.executable, "-m", "app", "--data-dir",
-                                                   str(data_dir), "upload", session_id, "--wait"], env))
-        clean(f"{session_id}.zip")
-        results.append(run_measured("boto3 upload_file", [sys.executable, "-c", BOTO3_SCRIPT, endpoint,
-                                                          str(zip_path), BUCKET, "boto3.zip"], env))
-        clean("boto3.zip")
+        contenders = [
+            Contender("sessionrec", [sys.executable, "-m", "app", "--data-dir", str(data_dir),
+                                     "upload", session_id, "--wait"], f"{session_id}.zip"),
+            Contender("boto3 upload_file", [sys.executable, "-c", BOTO3_SCRIPT, endpoint,
+                                            str(zip_path), BUCKET, "boto3.zip"], "boto3.zip"),
+        ]
         aws = None if args.no_awscli else awscli_venv()
         if aws is not None:
-            results.append(run_measured("aws s3 cp", [str(aws), "s3", "cp", str(zip_path),
+            contenders.append(Contender("aws s3 cp", [str(aws), "s3", "cp", str(zip_path),
                                                       f"s3://{BUCKET}/awscli.zip", "--endpoint-url",
-                                                      endpoint, "--only-show-errors"], env))
-            clean("awscli.zip")
-        print(f"\n{'contender':<20}{'MiB/s':>10}{'seconds':>10}{'peak RSS MiB':>15}")
-        for r in results:
-            print(f"{r.name:<20}{r.rate(size):>10.1f}{r.seconds:>10.2f}{r.peak_rss_mib:>15.1f}"
-                  + ("" if r.returncode == 0 else "  (FAILED)"))
-        ours = results[0]
-        for other in results[1:]:
-            print(f"sessionrec / {other.name}: speed {ours.rate(size) / other.rate(size):.2f}x, "
-                  f"peak RSS {ours.peak_rss_mib / other.peak_rss_mib:.2f}x")
-        resume_run(data_dir, session_id, config, endpoint, env, size)
+                                                      endpoint, "--only-show-errors"], "awscli.zip"))
+        store = UploadStateStore(data_dir)
+        for round_no in range(args.rounds):
+            shift = round_no % len(contenders)
+            for contender in contenders[shift:] + contenders[:shift]:
+                if contender.name == "sessionrec":
+                    store.update(session_id, status="not_uploaded", multipart=None, bytes_uploaded=0)
+                result = run_measured(contender.name, contender.cmd, env, server.pid)
+                contender.runs.append(result)
+                client.delete_object(Bucket=BUCKET, Key=contender.key)
+                print(f"  round {round_no + 1}: {contender.name:<18} {result.rate(size):7.1f} MiB/s "
+                      f"{result.seconds:6.2f} s  cpu {result.cpu_seconds:5.2f} s  "
+                      f"server cpu {result.server_cpu_seconds:5.2f} s  "
+                      f"rss {result.peak_rss_mib:6.1f} MiB" + ("" if result.returncode == 0 else "  FAILED"),
+                      flush=True)
+        print(f"\nmedians of {args.rounds} rounds:")
+        print(f"{'contender':<20}{'MiB/s':>8}{'seconds':>9}{'cpu s':>8}{'server cpu s':>14}"
+              f"{'peak RSS MiB':>14}")
+        for c in contenders:
+            failed = len(c.runs) - len(c.ok_runs())
+            print(f"{c.name:<20}{size / MIB / c.median('seconds'):>8.1f}{c.median('seconds'):>9.2f}"
+                  f"{c.median('cpu_seconds'):>8.2f}{c.median('server_cpu_seconds'):>14.2f}"
+                  f"{c.median('peak_rss_mib'):>14.1f}" + (f"  ({failed} FAILED)" if failed else ""))
+        ours = contenders[0]
+        for other in contenders[1:]:
+            speed = other.median("seconds") / ours.median("seconds")
+            print(f"sessionrec / {other.name}: speed {speed:.2f}x, "
+                  f"peak RSS {ours.median('peak_rss_mib') / other.median('peak_rss_mib'):.2f}x")
+        if not args.no_resume:
+            resume_run(data_dir, session_id, config, endpoint, env, size)
     finally:
         assert server.stdin is not None
         server.stdin.close()

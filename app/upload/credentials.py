@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from app.jsonfile import read_json, write_json_atomic
 from app.logs import register_secret
 from app.paths import credentials_path
-from app.upload.config import UploadConfig
+from app.upload.config import UploadConfig, is_loopback_host
 from app.upload.errors import ErrorKind, UploadError
 
 if TYPE_CHECKING:
@@ -222,10 +222,31 @@ def client_config(config: UploadConfig) -> Any:
     if config.endpoint_url:
         # S3-compatible stores and loopback servers generally want path-style addressing.
         options["s3"] = {"addressing_style": "path"}
+        if payload_signing_redundant(config):
+            options["s3"]["payload_signing_enabled"] = False
     if config.checksum_when_required:
         options["request_checksum_calculation"] = "when_required"
         options["response_checksum_validation"] = "when_required"
     return Config(**options)
+
+
+def payload_signing_redundant(config: UploadConfig) -> bool:
+    """True when the SHA-256 of each body adds nothing to what already protects it.
+
+    Over plain http botocore always hashes the whole body into the SigV4 signature (one
+    extra pass over every part). Over https it does not (TLS + the checksum header cover
+    the body), and neither does it need to to a server on this computer: the body is
+    checked by the server against the signed `x-amz-checksum-<algorithm>` header (so an
+    accidental corruption is refused), and loopback traffic never passes any hop where a
+    third party could swap the body for one with the same CRC. Over http to another host
+    the signature is the only thing an on-path attacker cannot forge, so it stays.
+    """
+    from urllib.parse import urlsplit
+
+    if not config.endpoint_url or config.checksum_when_required:
+        return False  # real S3 (https), or no checksum header to cover the body
+    parts = urlsplit(config.endpoint_url)
+    return parts.scheme == "http" and is_loopback_host(parts.hostname or "")
 
 
 def make_s3_client(data_dir: Path, config: UploadConfig, secrets: StoredSecrets | None = None) -> Any:

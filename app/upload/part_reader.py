@@ -1,7 +1,8 @@
 """Reading the zip in slices: cancel checks, a bandwidth cap, and part checksums.
 
-Each part is read straight from the file as it is sent (`SliceReader`), so memory stays
-near concurrency x read block rather than the file size. Every `read` checks the cancel
+Each part is read straight from the file as it is sent (`SliceReader`: one pread per read
+into the bytes it returns, no intermediate buffer for the 128 KiB reads urllib3 makes), so
+memory stays near concurrency x read size rather than the file size. Every `read` checks the cancel
 and stop events, so a part in flight stops at its next block; the bandwidth limiter waits
 on the cancel event too, so a throttled upload still stops at once.
 """
@@ -18,7 +19,14 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+# Largest single read; botocore signs in 1 MiB reads and urllib3 sends in 128 KiB ones.
 READ_BLOCK = 1024 * 1024
+# The checksum pass reads into one reused buffer of this size (no allocation per block).
+DIGEST_BLOCK = 256 * 1024
+# Reads at least this big go straight from the file into the returned bytes (one copy);
+# smaller ones (8-16 KiB from a plain http.client) are served from a buffer of SMALL_FILL.
+DIRECT_READ_MIN = 64 * 1024
+SMALL_FILL = 256 * 1024
 
 
 class ReaderStopped(Exception):
@@ -79,21 +87,28 @@ def digest_slice(path: Path, offset: int, length: int, algorithm: str | None,
     crc = 0
     hasher, is_crc = _hasher(algorithm)
     stoppers = _Stoppers(*events)
-    with path.open("rb") as handle:
-        handle.seek(offset)
-        remaining = length
-        while remaining > 0:
+    buffer = bytearray(min(DIGEST_BLOCK, max(length, 1)))
+    view = memoryview(buffer)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        done = 0
+        while done < length:
             stoppers.check()
-            block = handle.read(min(READ_BLOCK, remaining))
-            if not block:
+            want = min(len(buffer), length - done)
+            got = os.preadv(fd, [view[:want]], offset + done)
+            if got <= 0:
                 raise OSError(5, "the file is shorter than expected")
-            remaining -= len(block)
+            block = view[:got]
+            done += got
             if md5 is not None:
                 md5.update(block)
             if is_crc:
                 crc = zlib.crc32(block, crc)
             elif algorithm in ("SHA256", "SHA1"):
                 hasher.update(block)  # type: ignore[attr-defined]
+    finally:
+        view.release()
+        os.close(fd)
     raw: bytes | None
     if is_crc:
         raw = crc.to_bytes(4, "big")
@@ -140,9 +155,8 @@ class SliceReader(io.RawIOBase):
         self._stoppers = _Stoppers(cancel, stop)
         self._limiter = limiter
         self.sending = False
-        # http.client asks for 8-16 KiB at a time; serve those from one 1 MiB pread.
-        self._buf = b""
-        self._buf_start = 0
+        self._small = b""  # buffer for small reads, starting at file position _small_start
+        self._small_start = 0
 
     def __len__(self) -> int:
         return self._length
@@ -161,34 +175,53 @@ class SliceReader(io.RawIOBase):
         self._pos = min(max(base + pos, 0), self._length)
         return self._pos
 
+    def _admit(self, size: int | None) -> int:
+        """How many bytes the next read may return, after the cancel checks and the pace."""
+        self._stoppers.check()
+        if size is None or size < 0:
+            size = READ_BLOCK
+        size = min(size, self._length - self._pos, READ_BLOCK)
+        if size > 0 and self.sending and self._limiter is not None:
+            self._limiter.consume(size, self._cancel)
+            self._stoppers.check()
+        return size
+
     def read(self, size: int | None = -1) -> bytes:
         if size is None or size < 0:
             chunks = []
             while chunk := self.read(READ_BLOCK):
                 chunks.append(chunk)
             return b"".join(chunks)
-        self._stoppers.check()
-        size = min(size, self._length - self._pos, READ_BLOCK)
+        size = self._admit(size)
         if size <= 0:
             return b""
-        if self.sending and self._limiter is not None:
-            self._limiter.consume(size, self._cancel)
-            self._stoppers.check()
-        start = self._pos - self._buf_start
-        if start < 0 or start + size > len(self._buf):
-            want = min(READ_BLOCK, self._length - self._pos)
-            self._buf = os.pread(self._fd, want, self._offset + self._pos)
-            if len(self._buf) != want:
-                raise OSError(5, "the file is shorter than expected")
-            self._buf_start, start = self._pos, 0
-        data = self._buf[start:start + size]
-        self._pos += len(data)
+        if size >= DIRECT_READ_MIN:
+            data = os.pread(self._fd, size, self._offset + self._pos)
+        else:
+            start = self._pos - self._small_start
+            if start < 0 or start + size > len(self._small):
+                fill = min(SMALL_FILL, self._length - self._pos)
+                self._small = os.pread(self._fd, fill, self._offset + self._pos)
+                if len(self._small) != fill:
+                    raise OSError(5, "the file is shorter than expected")
+                self._small_start, start = self._pos, 0
+            data = self._small[start:start + size]
+        if len(data) != size:
+            raise OSError(5, "the file is shorter than expected")
+        self._pos += size
         return data
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
+        # Straight from the file into the caller's buffer: no intermediate bytes.
+        size = self._admit(len(buffer))
+        if size <= 0:
+            return 0
+        with memoryview(buffer) as view:
+            got = os.preadv(self._fd, [view[:size]], self._offset + self._pos)
+        if got != size:
+            raise OSError(5, "the file is shorter than expected")
+        self._pos += size
+        return size
 
     def close(self) -> None:
         if not self.closed:

@@ -139,3 +139,38 @@ def test_bandwidth_cap_paces_the_sending_pass(data_dir: Path, s3_config: Any, bu
     size = len(zip_bytes(data_dir, session_id))
     # Each body byte is paced once (the sending pass), not twice (signing + sending).
     assert sum(consumed) == size == fault_proxy.stats().body_bytes["UploadPart"]
+
+
+def test_loopback_parts_carry_a_checksum_instead_of_a_payload_hash(
+        data_dir: Path, s3_config: Any, s3_server: S3Server, bucket: str) -> None:
+    # What goes on the wire: over loopback http the body is not hashed into the signature
+    # (UNSIGNED-PAYLOAD) and every part carries its signed CRC32 header instead; the server's
+    # composite checksum is then compared with ours by the engine's HeadObject check.
+    from app.upload import engine
+
+    sent: list[dict[str, str]] = []
+    original = engine.make_s3_client
+
+    def spying_client(*args: Any) -> Any:
+        client = original(*args)
+
+        def record(request: Any, **_: Any) -> None:
+            sent.append({k.lower(): (v.decode() if isinstance(v, bytes) else str(v))
+                         for k, v in request.headers.items()})
+
+        client.meta.events.register("before-send.s3.UploadPart", record)
+        return client
+
+    config = s3_config()
+    session_id = session_with_zip(data_dir, 11 * MIB)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(engine, "make_s3_client", spying_client)
+        state = upload_session(data_dir, session_id, config, UploadStateStore(data_dir),
+                               ProgressLog(), threading.Event())
+    assert len(sent) == 3
+    for headers in sent:
+        assert headers["x-amz-content-sha256"] == "UNSIGNED-PAYLOAD"
+        assert headers["x-amz-checksum-crc32"]
+        assert "x-amz-checksum-crc32" in headers["authorization"]  # the checksum is signed
+    assert s3_server.client().get_object(Bucket=bucket, Key=str(state.s3_key))["Body"].read() == \
+        zip_bytes(data_dir, session_id)

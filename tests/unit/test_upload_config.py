@@ -97,3 +97,25 @@ def test_part_size_grows_to_keep_within_10000_parts() -> None:
     assert size % MIB == 0 and -(-big // size) <= 10_000
     limit = int(48.8 * 1024 ** 4)
     assert -(-limit // part_size_for(GOOD, limit)) <= 10_000
+
+
+@pytest.mark.parametrize(("endpoint", "extra", "unsigned"), [
+    ("http://127.0.0.1:9000", {}, True),
+    ("http://localhost:9000", {}, True),
+    ("http://[::1]:9000", {}, True),
+    # Over http to another host the SHA-256 in the signature is the only tamper check.
+    ("http://10.1.2.3:9000", {"allow_http": True}, False),
+    # No checksum header travels with the body, so the signature must cover it.
+    ("http://127.0.0.1:9000", {"checksum_when_required": True}, False),
+    # https: botocore already leaves streaming bodies unsigned (TLS + checksum).
+    ("https://minio.example.com", {}, False),
+    (None, {}, False),
+])
+def test_payload_signing_is_dropped_only_where_it_adds_nothing(
+        endpoint: str | None, extra: dict[str, object], unsigned: bool) -> None:
+    from app.upload.credentials import client_config, payload_signing_redundant
+
+    config = dataclasses.replace(GOOD, endpoint_url=endpoint, **extra)  # type: ignore[arg-type]
+    assert payload_signing_redundant(config) is unsigned
+    s3_options = client_config(config).s3 or {}
+    assert s3_options.get("payload_signing_enabled", True) is not unsigned
