@@ -15,6 +15,7 @@ client keeps refreshing during a long upload.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -145,6 +146,34 @@ def storage_warning(data_dir: Path) -> str | None:
     return FILE_WARNING if _read_file(data_dir) else None
 
 
+@functools.cache
+def _shared_loader() -> Any:
+    import botocore.loaders
+
+    return botocore.loaders.create_loader()
+
+
+def _botocore_session() -> Any:
+    """A fresh botocore session (its own credentials) sharing one model loader.
+
+    Every new session would otherwise rebuild the S3 service model, ~50 ms of Python that
+    competes with the window's event loop for the GIL each time an upload starts; the
+    shared loader keeps the parsed models, so building a client costs ~8 ms.
+    """
+    import botocore.session
+
+    session = botocore.session.get_session()
+    session.register_component("data_loader", _shared_loader())
+    return session
+
+
+def warm_up() -> None:
+    """Load the S3 models once, early and off the GUI thread, so later clients are cheap."""
+    import boto3
+
+    boto3.Session(botocore_session=_botocore_session()).client("s3", region_name="us-east-1")
+
+
 @dataclass(frozen=True)
 class CredentialSource:
     session: boto3.Session
@@ -174,6 +203,7 @@ def load_credentials(data_dir: Path, config: UploadConfig,
                 "`sessionrec config set secretAccessKey=...`.",
             )
         session = boto3.Session(
+            botocore_session=_botocore_session(),
             aws_access_key_id=config.access_key_id,
             aws_secret_access_key=secrets.secret_access_key,
             aws_session_token=secrets.session_token,
@@ -181,7 +211,8 @@ def load_credentials(data_dir: Path, config: UploadConfig,
         )
         return CredentialSource(session, "static")
     try:
-        session = boto3.Session(profile_name=config.profile, region_name=config.region)
+        session = boto3.Session(botocore_session=_botocore_session(), profile_name=config.profile,
+                                region_name=config.region)
     except botocore.exceptions.ProfileNotFound as exc:
         raise UploadError(ErrorKind.CONFIG,
                           f"The AWS profile '{config.profile}' does not exist.",
