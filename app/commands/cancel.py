@@ -19,7 +19,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from app.commands import queue_support as qs
     from app.logs import setup_logging
-    from app.upload.handoff import HandOffError
     from app.upload.queue_checks import load_valid_config, state_problem
     from app.upload.queue_core import real_engine
     from app.upload.queue_ops import abort_and_reset
@@ -39,14 +38,7 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
         return fail(f"Session {session_id} is not queued (it is {words}).", EXIT_USAGE)
     owned = qs.take_or_find_owner(data_dir)
     if owned.lock is None:
-        try:
-            answer = qs.hand_off(data_dir, "cancel", [session_id]).get(session_id)
-        except HandOffError as exc:
-            return fail(str(exc), EXIT_FAILED)
-        if answer:
-            return fail(answer, EXIT_USAGE)
-        print(f"{session_id}: cancelled")
-        return EXIT_OK
+        return qs.hand_off_one(data_dir, "cancel", session_id, "cancelled")
     try:
         config, _ = load_valid_config(data_dir)
         state = abort_and_reset(data_dir, store, session_id, config, real_engine().abort)

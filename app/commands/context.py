@@ -20,7 +20,3 @@ def fail(sentence: str, code: int = EXIT_USAGE) -> int:
     """Print one sentence on stderr and return the exit code."""
     print(f"sessionrec: {sentence}", file=sys.stderr)
     return code
-
-
-def not_available(command: str, issue: str) -> int:
-    return fail(f"'{command}' is not available yet in this build ({issue}).", EXIT_USAGE)

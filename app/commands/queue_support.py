@@ -15,6 +15,7 @@ from typing import TextIO
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Slot
 
+from app.commands.context import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
 from app.format import human_duration, human_rate, human_size
 from app.upload.handoff import HandOffError, send_request
 from app.upload.qt_host import QueueHost
@@ -163,6 +164,18 @@ class QueueRunner(QObject):
                 signal.signal(sig, handler)
             self.host.close()
 
+
+
+def hand_off_one(data_dir: Path, op: str, session_id: str, done: str) -> int:
+    """Hand one command to the owning process; print `done` or fail with its answer."""
+    try:
+        answer = hand_off(data_dir, op, [session_id]).get(session_id)
+    except HandOffError as exc:
+        return fail(str(exc), EXIT_FAILED)
+    if answer:
+        return fail(answer, EXIT_USAGE)
+    print(f"{session_id}: {done}")
+    return EXIT_OK
 
 def _noop() -> None:
     pass

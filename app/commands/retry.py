@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.commands.context import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandContext, fail
+from app.commands.context import EXIT_OK, EXIT_USAGE, CommandContext, fail
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,7 +18,6 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from app.commands import queue_support as qs
     from app.commands.upload import QUEUED_HINT
     from app.logs import setup_logging
-    from app.upload.handoff import HandOffError
     from app.upload.queue_checks import load_valid_config, session_problem, state_problem
     from app.upload.queue_ops import mark_pending
     from app.upload.state_store import UploadStateStore
@@ -36,14 +35,7 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
         return fail(problem, EXIT_USAGE)
     owned = qs.take_or_find_owner(data_dir)
     if owned.lock is None:
-        try:
-            answer = qs.hand_off(data_dir, "retry", [session_id]).get(session_id)
-        except HandOffError as exc:
-            return fail(str(exc), EXIT_FAILED)
-        if answer:
-            return fail(answer, EXIT_USAGE)
-        print(f"{session_id}: queued again in the running upload queue")
-        return EXIT_OK
+        return qs.hand_off_one(data_dir, "retry", session_id, "queued again in the running upload queue")
     try:
         config, problem = load_valid_config(data_dir)
         if config is None:

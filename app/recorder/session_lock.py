@@ -12,6 +12,8 @@ import fcntl
 import os
 from pathlib import Path
 
+from app.filelock import try_lock_file
+
 LOCK_FILE = ".recording.lock"
 
 
@@ -21,17 +23,8 @@ class SessionLock:
         self._fd: int | None = None
 
     def try_acquire(self) -> bool:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        except BaseException:
-            os.close(fd)
-            raise
-        self._fd = fd
-        return True
+        self._fd = try_lock_file(self.path, 0o644, os.O_NOFOLLOW)
+        return self._fd is not None
 
     def release(self) -> None:
         if self._fd is not None:

@@ -10,12 +10,13 @@ pid in the file is informative only; the lock itself is the truth.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from app.filelock import try_lock_file
 
 LOCK_FILE = "upload-queue.lock"
 
@@ -61,16 +62,10 @@ class QueueLock:
         """Take the lock; False when another process (or another QueueLock) holds it."""
         if self._fd is not None:
             return True
-        # No O_TRUNC: truncating before we hold the lock would wipe the owner's record.
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+        # try_lock_file never truncates: that would wipe the current owner's record.
+        fd = try_lock_file(self.path, 0o600)
+        if fd is None:
             return False
-        except BaseException:
-            os.close(fd)
-            raise
         self._fd = fd
         self._write_owner(socket_name)
         return True
