@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_S = 0.1  # at most ~10 progress events per second per session (DESIGN §6)
 SHUTDOWN_GRACE_S = 1.5  # the engine stops within 1 s of its cancel event; keep the 2 s promise
+START_RETRY_S = 2.0  # a session whose start failed (its state could not be written) waits this long
 
 Reply = Callable[[str | None], None]
 
@@ -187,10 +188,10 @@ class SerialQueue:
     def run(self, restore: bool = True) -> None:
         try:
             if restore:
-                self._restore()
+                self._guarded("restoring the queue", self._restore)
             while True:
                 if not self._stopping:
-                    self._start_next_if_free()
+                    self._guarded("starting the next upload", self._start_next_if_free)
                 self._publish_view()
                 if self._stopping and self._running is None:
                     break
@@ -199,7 +200,7 @@ class SerialQueue:
                 except queue.Empty:
                     command = None
                 if command is not None:
-                    self._handle(command)
+                    self._handle_guarded(command)
                 if (self._stopping and self._running is not None
                         and self._monotonic() >= self._stop_deadline):
                     self._give_up_on_running()
@@ -208,6 +209,21 @@ class SerialQueue:
         finally:
             self._publish_view()
             self._stopped.set()
+
+    def _guarded(self, what: str, step: Callable[[], None]) -> bool:
+        """Run one step; a failure (a full disk, an unreadable state file) is logged and the
+        worker lives on, so one bad session or a passing disk problem never stops the queue."""
+        try:
+            step()
+        except Exception:
+            log.exception("upload queue: %s failed; the queue keeps running", what)
+            return False
+        return True
+
+    def _handle_guarded(self, command: _Command) -> None:
+        if not self._guarded(f"{command.kind} of {command.session_id}", lambda: self._handle(command)):
+            _answer(command.reply, f"The upload queue could not {command.kind} session "
+                                   f"{command.session_id}; see the log for details.")
 
     def _restore(self) -> None:
         ids = restore_queue(self.data_dir, self.store)
@@ -333,7 +349,12 @@ class SerialQueue:
         now = self._monotonic()
         for session_id in self._order:
             if self._due.get(session_id, now) <= now:
-                self._start(session_id)
+                try:
+                    self._start(session_id)
+                except Exception:
+                    # Most likely its state could not be written: try it again a little later.
+                    self._due[session_id] = now + START_RETRY_S
+                    raise
                 return
 
     def _start(self, session_id: str) -> None:

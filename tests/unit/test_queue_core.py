@@ -246,3 +246,34 @@ def test_restore_requeues(data_dir: Path, status: str) -> None:
     assert events.statuses[0] == (sid, "pending")
     core.request_shutdown()
     assert core.wait_stopped(3)
+
+
+def test_a_failed_state_write_does_not_stop_the_queue(
+        data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk when the queue writes `uploading`: that session waits and is tried again,
+    the worker lives on, and the other session is not held up."""
+    import errno
+
+    first = make_session(data_dir, 1_700_000_000_000)
+    second = make_session(data_dir, 1_700_000_001_000)
+    scripted = ScriptedEngine(FakeConfig())
+    core, events, thread = start(data_dir, scripted)
+    real_set_status = core.store.set_status
+    failures = {"left": 1}
+
+    def flaky_set_status(session_id: str, status, **changes):
+        if session_id == first and status == "uploading" and failures["left"]:
+            failures["left"] -= 1
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_set_status(session_id, status, **changes)
+
+    monkeypatch.setattr(core.store, "set_status", flaky_set_status)
+    assert core.enqueue(first) is None
+    assert core.enqueue(second) is None
+    wait_for(lambda: events.status_of(first) == "done" and events.status_of(second) == "done")
+    assert failures["left"] == 0, "the injected failure never happened"
+    assert thread.is_alive()
+    # The failed start did not hold up the second session.
+    assert [c[0] for c in scripted.calls] == [second, first]
+    core.request_shutdown()
+    assert core.wait_stopped(3)
