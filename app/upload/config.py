@@ -157,7 +157,8 @@ def validate_config(config: UploadConfig) -> dict[str, str]:
     if config.profile is not None and not _PROFILE_RE.fullmatch(config.profile):
         problems["profile"] = "The profile name may use only letters, digits and . _ - + @ : /."
     if config.access_key_id is not None and not _ACCESS_KEY_RE.fullmatch(config.access_key_id):
-        problems["accessKeyId"] = "The access key id may use only letters, digits and + / = . _ -."
+        problems["accessKeyId"] = ("The access key id must be 3 to 128 characters: letters, digits and "
+                                  "+ / = . _ -.")
     if not MIN_PART_SIZE <= config.part_size_bytes <= MAX_PART_SIZE:
         problems["partSizeBytes"] = "The part size must be between 5 MiB (5242880) and 5 GiB."
     if not 0 <= config.max_retries <= 100:
