@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import argparse
 
-from app.commands.context import CommandContext
+from app.commands.context import EXIT_USAGE, CommandContext, fail
+
+
+def no_display_sentence(environ: dict[str, str], platform: str) -> str | None:
+    """Why the window cannot open here, or None. Qt itself would abort with a core dump and a
+    message that names the wrong library (DESIGN §8)."""
+    if not platform.startswith("linux") or environ.get("QT_QPA_PLATFORM"):
+        return None
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("There is no screen to show the window on (neither DISPLAY nor WAYLAND_DISPLAY is "
+            "set); start it from a desktop session, or use the command line: "
+            "sessionrec record | list | upload.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,7 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     # Qt is imported here, not at module level, so the other commands start fast.
+    import os
     import sys
+
+    sentence = no_display_sentence(dict(os.environ), sys.platform)
+    if sentence:
+        return fail(sentence, EXIT_USAGE)
 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication

@@ -25,3 +25,14 @@ def test_gui_command_starts_and_quits(data_dir: Path) -> None:
     assert "window ready with 2 sessions" in result.stdout
     assert (data_dir / "gui-settings.ini").is_file()
     assert (data_dir / "logs" / "sessionrec.log").is_file()
+
+
+def test_gui_without_any_display_says_so_instead_of_aborting(data_dir: Path) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["PYTHONPATH"] = str(REPO)
+    result = subprocess.run([sys.executable, "-m", "app", "--data-dir", str(data_dir)],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert "There is no screen to show the window on" in result.stderr
+    assert result.stderr.count("\n") == 1  # one sentence, no Qt abort text
