@@ -19,6 +19,7 @@ from pathlib import Path
 
 from app.jsonfile import Loaded, read_json, write_json_atomic
 from app.models import SessionListItem, SessionMeta, UploadState, UploadStatus
+from app.paths import sessions_root
 
 SESSION_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # New ids: UTC start time, so lexical order is time order, plus randomness for uniqueness.
@@ -112,12 +113,12 @@ class InvalidSessionId(ValueError):
 def session_paths(data_dir: Path, session_id: str) -> SessionPaths:
     if not is_valid_session_id(session_id):
         raise InvalidSessionId(session_id)
-    return SessionPaths(session_id, data_dir / "sessions" / session_id)
+    return SessionPaths(session_id, sessions_root(data_dir) / session_id)
 
 
 def iter_session_paths(data_dir: Path) -> Iterator[SessionPaths]:
     """Session folders with a valid id; symlinks and other names are skipped."""
-    root = data_dir / "sessions"
+    root = sessions_root(data_dir)
     try:
         entries = list(os.scandir(root))
     except (FileNotFoundError, NotADirectoryError):

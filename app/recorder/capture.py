@@ -96,7 +96,6 @@ class CaptureThread(threading.Thread):
         self.paused = paused
         self.stop_event = stop
         self.dropped = 0
-        self.grabbed = 0
         self.error: BaseException | None = None
 
     def run(self) -> None:
@@ -122,7 +121,6 @@ class CaptureThread(threading.Thread):
             t_ms = self.clock.now_ms()
             shot = grabber.grab(box)
             pixels = np.frombuffer(shot.raw, dtype=np.uint8).reshape(shot.height, shot.width, 4)
-            self.grabbed += 1
             if self.frames.full():
                 self.dropped += 1
             else:

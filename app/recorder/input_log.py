@@ -129,7 +129,6 @@ class ActionWriterThread(threading.Thread):
         self.write_hook = write_hook
         self.coalescer = MoveCoalescer()
         self.written = 0
-        self.last_t_ms = 0
         self.error: BaseException | None = None
 
     def run(self) -> None:
@@ -166,7 +165,6 @@ class ActionWriterThread(threading.Thread):
         handle.write("".join(json.dumps(action) + "\n" for action in actions))
         handle.flush()
         self.written += len(actions)
-        self.last_t_ms = actions[-1]["t"]
 
     def _drain(self) -> None:
         # After a write error keep taking events so nothing piles up in memory until stop.

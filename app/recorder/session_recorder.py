@@ -224,6 +224,9 @@ class SessionRecorder:
         self._actions.join(10)
         self._screenshots.stop()
         self._screenshots.join(10)
+        if self._screenshots.skipped:
+            log.warning("%d screenshots were skipped: the encoder was behind",
+                        self._screenshots.skipped)
         self._check_writers()
         # Free the reserve first: on a full disk it is what lets the meta below be written.
         with contextlib.suppress(OSError):

@@ -101,7 +101,6 @@ class VideoWriterThread(threading.Thread):
         self.write_hook = write_hook
         self.written = 0
         self.last_written_at = time.monotonic()
-        self.last_t_ms = 0
         self.error: BaseException | None = None
         self.ready = threading.Event()
 
@@ -122,7 +121,6 @@ class VideoWriterThread(threading.Thread):
                     log_file.write(json.dumps({"index": item.index, "t": item.t_ms}) + "\n")
                     log_file.flush()
                     self.written += 1
-                    self.last_t_ms = item.t_ms
                     self.last_written_at = time.monotonic()
                 except BaseException as exc:
                     log.exception("video encoding failed")
