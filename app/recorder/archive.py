@@ -20,6 +20,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from app.hashing import file_sha256
 from app.jsonfile import write_bytes_atomic
 from app.models import SessionMeta
 from app.sessions import (
@@ -128,14 +129,6 @@ def verify_zip(path: Path) -> None:
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as exc:
         raise ExportError(f"The zip did not read back ({exc}).") from exc
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def disk_sentence(exc: OSError, what: str) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import dataclasses
-import hashlib
 import logging
 import re
 import threading
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
+from app.hashing import file_sha256
 from app.models import MultipartState, UploadedPart, UploadState
 from app.sessions import load_meta, session_paths
 from app.upload.config import UploadConfig, object_key, part_size_for
@@ -100,16 +100,15 @@ def _zip_sha256(data_dir: Path, session_id: str, zip_file: ZipFile, cancel: thre
     if loaded.value is not None and loaded.value.zip_sha256 and \
             loaded.value.file_size_bytes in (None, zip_file.size):
         return loaded.value.zip_sha256
-    digest = hashlib.sha256()
+
+    def stop_if_cancelled() -> None:
+        if cancel.is_set():
+            raise UploadCancelled
+
     try:
-        with zip_file.path.open("rb") as handle:
-            while block := handle.read(1024 * 1024):
-                if cancel.is_set():
-                    raise UploadCancelled
-                digest.update(block)
+        return file_sha256(zip_file.path, stop_if_cancelled)
     except OSError as exc:
         raise disk_read_error(exc) from exc
-    return digest.hexdigest()
 
 
 class _PartLedger:

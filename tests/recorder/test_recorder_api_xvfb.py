@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from app.recorder.archive import file_sha256, verify_zip
+from app.hashing import file_sha256
+from app.recorder.archive import verify_zip
 from app.recorder.session_recorder import (
     RecorderSettings,
     RecorderState,
