@@ -155,8 +155,13 @@ def open_fd(root: Path, rel: str, flags: int = os.O_RDONLY, create_mode: int = F
             fd = os.open(name, flags | _FILE_FLAGS, create_mode, dir_fd=parent)
         except OSError as exc:
             if exc.errno in (errno.ELOOP, errno.ENXIO, errno.EISDIR, errno.EWOULDBLOCK):
-                with contextlib.suppress(OSError):
-                    _refuse_kind(os.stat(name, dir_fd=parent, follow_symlinks=False), rel, root)
+                try:
+                    info: os.stat_result | None = os.stat(name, dir_fd=parent,
+                                                          follow_symlinks=False)
+                except OSError:
+                    info = None
+                if info is not None:
+                    _refuse_kind(info, rel, root)  # names the kind (a link, a FIFO...)
                 raise UnsafeFile(f"{rel} in session {root.name} cannot be opened safely "
                                  f"({exc.strerror}).", exc.errno) from exc
             raise
@@ -178,8 +183,12 @@ def open_regular(path: Path) -> int:
         fd = os.open(path, os.O_RDONLY | _FILE_FLAGS)
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENXIO, errno.EISDIR, errno.EWOULDBLOCK):
-            with contextlib.suppress(OSError):
-                _refuse_kind(os.lstat(path), path.name, None)
+            try:
+                info: os.stat_result | None = os.lstat(path)
+            except OSError:
+                info = None
+            if info is not None:
+                _refuse_kind(info, path.name, None)  # names the kind (a link, a FIFO...)
             raise UnsafeFile(f"{path.name} cannot be opened safely ({exc.strerror}).",
                              exc.errno) from exc
         raise
@@ -246,6 +255,22 @@ def is_regular(root: Path, rel: str) -> bool:
         return stat_regular(root, rel) is not None
     except OSError:
         return False
+
+
+def permission_problem(root: Path, rel: str, write: bool = False) -> str | None:
+    """None when this process may read (and with `write`, write) the regular file `rel`, else a
+    clause naming it; a missing file is no problem. Never opens the file (a cheap check for
+    the list, where opening every file of every session would cost too much)."""
+    try:
+        with _parent_fd(root, rel) as (parent, name):
+            os.stat(name, dir_fd=parent, follow_symlinks=False)
+            wanted = os.R_OK | (os.W_OK if write else 0)
+            if os.access(name, wanted, dir_fd=parent, effective_ids=True, follow_symlinks=False):
+                return None
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    what = "read and written" if write else "read"
+    return f"{rel} cannot be {what} (permission denied)"
 
 
 def exists_any(root: Path, rel: str) -> bool:

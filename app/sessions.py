@@ -179,21 +179,43 @@ def check_video_ref(video_ref: str) -> str:
     """The checked `videoRef`: relative, normalised, inside video/ (UnsafeFile otherwise)."""
     rel = session_files.check_rel(video_ref)
     if not rel.startswith(VIDEO_DIR + "/"):
-        raise session_files.UnsafeFile(
-            f"videoRef '{rel[:80]}' is not inside the session's video folder.")
+        raise session_files.UnsafeFile(f"The path '{rel[:80]}' is not inside the video folder.")
     return rel
 
 
-def _meta_paths_problem(meta: SessionMeta) -> str | None:
+# Epoch ms of 9999-12-31: a time past it (or before 1970) was never written by a recorder, and
+# would overflow the date conversions of the list and the window.
+MAX_EPOCH_MS = 253_402_300_799_999
+# Durations and counts above 2**53 are not exact in JSON numbers anyway.
+MAX_COUNT = 2**53
+
+
+def _meta_problem(meta: SessionMeta) -> str | None:
+    """Paths and numbers of a parsed meta that no recorder writes, as a problem clause."""
     # Paths read from JSON are checked like any other: a hostile meta must not steer a reader
     # or recovery (which truncates the video) to a file outside the session.
-    try:
-        if meta.video_ref is not None:
-            check_video_ref(meta.video_ref)
-        if meta.zip_path is not None and session_files.check_rel(meta.zip_path) != ZIP_FILE:
-            raise session_files.UnsafeFile(f"zipPath '{meta.zip_path[:80]}' is not {ZIP_FILE}.")
-    except session_files.UnsafeFile as exc:
-        return f"{META_FILE} has an unsafe path: {unsafe_problem(exc)}"
+    for field, value in (("videoRef", meta.video_ref), ("zipPath", meta.zip_path)):
+        if value is None:
+            continue
+        try:
+            rel = check_video_ref(value) if field == "videoRef" else session_files.check_rel(value)
+        except session_files.UnsafeFile as exc:
+            reason = unsafe_problem(exc)
+            return f"{META_FILE} has an unsafe {field} ({reason[:1].lower()}{reason[1:]})"
+        if field == "zipPath" and rel != ZIP_FILE:
+            return f"{META_FILE} has an unsafe zipPath (not {ZIP_FILE})"
+    for field, number, limit in (("createdAt", meta.created_at, MAX_EPOCH_MS),
+                                 ("endedAt", meta.ended_at, MAX_EPOCH_MS),
+                                 ("durationMs", meta.duration_ms, MAX_COUNT),
+                                 ("actionCount", meta.action_count, MAX_COUNT),
+                                 ("screenshotCount", meta.screenshot_count, MAX_COUNT),
+                                 ("frameCount", meta.frame_count, MAX_COUNT),
+                                 ("droppedFrames", meta.dropped_frames, MAX_COUNT),
+                                 ("fileSizeBytes", meta.file_size_bytes, MAX_COUNT)):
+        if number is not None and not 0 <= number <= limit:
+            return f"{META_FILE} has {field} out of range ({str(number)[:24]})"
+    if not 0 <= meta.fps <= 1000:
+        return f"{META_FILE} has fps out of range"
     return None
 
 
@@ -203,7 +225,7 @@ def load_meta(paths: SessionPaths) -> Loaded[SessionMeta]:
         if loaded.value.session_id != paths.session_id:
             shown = "".join(ch if ch.isprintable() else "?" for ch in loaded.value.session_id[:64])
             return Loaded(problem=f"{META_FILE} names another session ({shown})")
-        problem = _meta_paths_problem(loaded.value)
+        problem = _meta_problem(loaded.value)
         if problem:
             return Loaded(problem=problem)
     return loaded
@@ -245,6 +267,9 @@ def _zip_state(paths: SessionPaths, problems: list[str]) -> tuple[bool, int | No
     zip_info = found[ZIP_FILE]
     if found[EXPORTED_MARKER] is None or zip_info is None:
         return False, None
+    denied = session_files.permission_problem(paths.root, ZIP_FILE)
+    if denied:
+        problems.append(denied)  # exported, but it cannot be uploaded as it is
     return True, zip_info.st_size
 
 
@@ -253,20 +278,32 @@ def recording_problems(paths: SessionPaths) -> list[str]:
     a recording file belongs, or a link or file where a sub-folder belongs. Recovery and export
     refuse such a session; the list shows it as damaged."""
     problems: list[str] = []
-    for rel in (ACTIONS_FILE, FRAMES_FILE, LOCK_FILE, RESERVE_FILE):
-        try:
-            session_files.stat_regular(paths.root, rel)
-        except session_files.UnsafeFile as exc:
-            problems.append(unsafe_problem(exc))
-        except OSError:
-            pass
+    # Recovery cuts actions/frames/video and locks the lock file: all must be writable too.
+    to_check = [(ACTIONS_FILE, True), (FRAMES_FILE, True), (LOCK_FILE, True),
+                (RESERVE_FILE, False)]
     for folder in (VIDEO_DIR, SCREENSHOTS_DIR):
         try:
-            session_files.list_files(paths.root, folder, strict=True)
+            names = session_files.list_files(paths.root, folder, strict=True)
         except session_files.UnsafeFile as exc:
             problems.append(unsafe_problem(exc))
-        except OSError:
-            pass
+            continue
+        except OSError as exc:
+            problems.append(f"{folder} cannot be read ({exc.strerror or exc})")
+            continue
+        to_check += [(f"{folder}/{name}", folder == VIDEO_DIR) for name in names]
+    for rel, write in to_check:
+        try:
+            if session_files.stat_regular(paths.root, rel) is None:
+                continue
+        except session_files.UnsafeFile as exc:
+            problems.append(unsafe_problem(exc))
+            continue
+        except OSError as exc:
+            problems.append(f"{rel} cannot be read ({exc.strerror or exc})")
+            continue
+        denied = session_files.permission_problem(paths.root, rel, write)
+        if denied:
+            problems.append(denied)
     return problems
 
 
