@@ -3,9 +3,8 @@ from __future__ import annotations
 import json
 import os
 import stat
-from pathlib import Path
-
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -80,7 +79,7 @@ def test_loads_depth_limit_is_exact_and_never_recursion_error() -> None:
     assert loads(b'{"t": 1, "x": [1, {"y": 2}]}') == {"t": 1, "x": [1, {"y": 2}]}
     for raw in ("[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1), "[" * 100_000,
                 "[" * 100_000 + "]" * 100_000, '{"a":' * 5000 + "1" + "}" * 5000):
-        with pytest.raises(ValueError, match="nested more than|Expecting"):
+        with pytest.raises(ValueError, match=r"nested more than|Expecting"):
             loads(raw)
 
 
