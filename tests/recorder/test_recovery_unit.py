@@ -112,3 +112,34 @@ def test_nothing_to_do_parses_nothing(data_dir: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(recovery, "load_meta", no_parsing)
     monkeypatch.setattr(recovery, "SessionLock", no_parsing)
     assert recover_interrupted(data_dir) == []
+
+
+def test_only_the_tail_of_a_jsonl_file_is_cut(tmp_path: Path) -> None:
+    from app.recorder.recovery import complete_lines
+
+    root = tmp_path / "s"
+    root.mkdir()
+    good = [json.dumps({"t": i * 10, "type": "move"}) for i in range(5)]
+    deep = "[" * 100_000 + "]" * 100_000
+    huge = json.dumps({"t": "x" * 200_000})
+    body = "\n".join([good[0], deep, good[1], "not json", good[2], huge, good[3], good[4]]) + "\n"
+    (root / "actions.jsonl").write_text(body + "[[[" + deep + "\n" + '{"t": 9')
+    lines = complete_lines(root, "actions.jsonl")
+    # The bad lines between good ones stay (user data); the unparsable tail is cut.
+    assert (lines.count, lines.last_t) == (5, 40)
+    assert (root / "actions.jsonl").read_text() == body
+    first_two = complete_lines(root, "actions.jsonl", max_lines=2)
+    assert first_two.count == 2 and first_two.last_t == 10
+    assert (root / "actions.jsonl").read_text() == "\n".join([good[0], deep, good[1]]) + "\n"
+    assert complete_lines(root, "missing.jsonl").count == 0
+
+
+def test_t_values_no_recorder_writes_are_ignored(tmp_path: Path) -> None:
+    from app.recorder.recovery import complete_lines
+
+    root = tmp_path / "s"
+    root.mkdir()
+    (root / "frames.jsonl").write_text('{"t": 5}\n{"t": 1' + "0" * 40 + '}\n{"t": true}\n'
+                                       '{"t": -4}\n{"t": 1e308}\n')
+    lines = complete_lines(root, "frames.jsonl")
+    assert lines.count == 5 and lines.last_t == 5
