@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -60,20 +62,29 @@ class UnsafeFile(OSError):
 
 def check_rel(rel: str | PurePosixPath) -> str:
     """The normalised relative path, or UnsafeFile when it could leave the folder."""
-    text = str(rel)
-    shown = _shown(text)
+    return _check_rel(str(rel))
+
+
+_UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
+# A session has a handful of distinct names, checked again on every listing: remember the
+# answers (only good ones are cached; a refusal raises every time).
+@functools.lru_cache(maxsize=8192)
+def _check_rel(text: str) -> str:
     if not text or len(text) > MAX_REL_LENGTH:
-        raise UnsafeFile(f"The path '{shown}' is empty or too long for a session file.")
-    if "\\" in text or any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        raise UnsafeFile(f"The path '{shown}' contains characters a session file never has.")
+        raise UnsafeFile(f"The path '{_shown(text)}' is empty or too long for a session file.")
+    if _UNSAFE_CHARS.search(text):
+        raise UnsafeFile(f"The path '{_shown(text)}' contains characters a session file never has.")
     if text.startswith("/"):
-        raise UnsafeFile(f"The path '{shown}' is absolute; session files are inside their folder.")
+        raise UnsafeFile(f"The path '{_shown(text)}' is absolute; session files are inside their "
+                         "folder.")
     parts = text.split("/")
     if any(part in ("", ".", "..") for part in parts):
-        raise UnsafeFile(f"The path '{shown}' leaves or skips around the session folder.")
+        raise UnsafeFile(f"The path '{_shown(text)}' leaves or skips around the session folder.")
     if len(parts) > MAX_DEPTH:
-        raise UnsafeFile(f"The path '{shown}' is nested deeper than any session file.")
-    return "/".join(parts)
+        raise UnsafeFile(f"The path '{_shown(text)}' is nested deeper than any session file.")
+    return text
 
 
 def _shown(text: str) -> str:
