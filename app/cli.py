@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from types import ModuleType
 
 from app import __version__
@@ -56,6 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _make_private(data_dir: Path) -> None:
+    """Tighten a data folder left 0755/0644 by an older build; one log line says what changed."""
+    from app.logs import setup_logging
+    from app.privacy import tighten_data_dir
+
+    setup_logging(data_dir)
+    note = tighten_data_dir(data_dir)
+    if note:
+        logging.getLogger("app.privacy").info("%s", note)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -67,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sessionrec: cannot use the data folder {data_dir}: {exc.strerror or exc}.",
               file=sys.stderr)
         return EXIT_USAGE
+    _make_private(data_dir)
     ctx = CommandContext(data_dir=data_dir)
     if args.command is None:
         # `sessionrec` alone starts the window; give the gui command its defaults.
