@@ -86,6 +86,10 @@ class MultipartState(JsonRecord):
     file_size: int
     file_mtime_ns: int
     parts: list[UploadedPart] = field(default_factory=list)
+    # The zip's ctime when the upload began: touched since means "check the SHA-256 again".
+    file_ctime_ns: int | None = None
+    # The zip's SHA-256 matched session-meta.json for this file (size, mtime, ctime).
+    zip_verified: bool = False
 
 
 @dataclass(frozen=True)
