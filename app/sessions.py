@@ -20,6 +20,7 @@ from pathlib import Path
 from app.jsonfile import Loaded, read_json, write_json_atomic
 from app.models import SessionListItem, SessionMeta, UploadState, UploadStatus
 from app.paths import sessions_root
+from app.upload.state_bounds import bounded_state
 
 SESSION_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # New ids: UTC start time, so lexical order is time order, plus randomness for uniqueness.
@@ -145,6 +146,8 @@ def load_upload_state(paths: SessionPaths) -> Loaded[UploadState]:
     loaded = read_json(paths.upload_state, UploadState.from_json)
     if loaded.value is not None and loaded.value.session_id != paths.session_id:
         return Loaded(problem=f"{STATE_FILE} names another session")
+    if loaded.value is not None:  # numbers clamped into their documented bounds, logged
+        loaded = Loaded(value=bounded_state(loaded.value))
     return loaded
 
 
