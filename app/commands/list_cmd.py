@@ -42,7 +42,9 @@ def _row(item: SessionListItem) -> str:
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     # Interrupted recordings are finalized and exported first (quick when there are none).
     from app.commands.record import run_recovery
+    from app.logs import setup_logging
 
+    setup_logging(ctx.data_dir)  # what recovery logs goes to the log file, not stderr
     run_recovery(ctx.data_dir)
     items = list_sessions(ctx.data_dir)
     if args.json:

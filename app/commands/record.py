@@ -58,9 +58,13 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     problem = _validate(args)
     if problem:
         return fail(problem, EXIT_USAGE)
+    from app.logs import setup_logging
     from app.recorder.archive import ExportError
     from app.recorder.session_recorder import RecorderError, RecorderSettings, SessionRecorder
 
+    # Log records (a writer's traceback on a full disk, the recorder's own error line) go to the
+    # log file; stderr gets each sentence once, from here.
+    setup_logging(ctx.data_dir)
     run_recovery(ctx.data_dir)
     settings = RecorderSettings(
         fps=args.fps, screenshot_every_s=args.screenshot_every, mask_keys=args.mask_keys,

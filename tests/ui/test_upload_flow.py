@@ -55,7 +55,7 @@ def test_record_then_upload_from_the_card(qtbot: QtBot, data_dir: Path, x_displa
 @pytest.mark.slow
 def test_failure_then_retry_then_done(qtbot: QtBot, data_dir: Path, s3_config: Callable[..., Any],
                                       fault_proxy: FaultProxy, s3_server: S3Server) -> None:
-    config = s3_config(endpoint_url=fault_proxy.endpoint_url, backoff_base_sec=0.05, backoff_cap_sec=0.1)
+    config = s3_config(endpoint_url=fault_proxy.endpoint_url, backoff_base_sec=0.1, backoff_cap_sec=1.0)
     session_id = make_session(data_dir, NOW, zip_bytes=64 * 1024)
     window, services = open_app(qtbot, data_dir)
     fault_proxy.inject(Fault.invalid_access_key(), times=None)  # permanent: fails at once

@@ -42,7 +42,7 @@ def test_a_folder_removed_while_waiting_leaves_the_queue_and_aborts_its_upload(
         store: UploadStateStore = args[3]
         if args[1] == sid:
             store.update(sid, s3_key=f"{sid}.zip", multipart=MultipartState(
-                upload_id="UPLOAD-1", part_size=5, file_size=10, file_mtime_ns=1))
+                upload_id="UPLOAD-1", part_size=5 * 1024 * 1024, file_size=10, file_mtime_ns=1))
         return scripted.upload(*args, **kwargs)
 
     engine = Engine(upload=upload, abort=scripted.abort, load_config=scripted.load_config,
