@@ -152,6 +152,9 @@ class SessionListItem(JsonRecord):
     recovered: bool = False
     has_local_files: bool = True
     s3_key: str | None = None
+    # The state records a multipart upload the bucket still holds (a failed session keeps it
+    # so that Retry resumes it; Cancel aborts it).
+    multipart_upload_open: bool = False
 
     def to_json(self) -> dict[str, object]:
         # `damaged` is part of the contract even when false.

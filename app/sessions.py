@@ -224,6 +224,7 @@ def _read_list_item(paths: SessionPaths) -> SessionListItem:
         recovered=meta.recovered if meta else False,
         has_local_files=has_local,
         s3_key=state.s3_key if state else None,
+        multipart_upload_open=bool(state is not None and state.multipart is not None),
         damaged=bool(problems),
         damaged_reason="; ".join(problems) if problems else None,
     )

@@ -249,7 +249,7 @@ def _type_words(field: dataclasses.Field[Any]) -> str:
 
 def _test(ctx: CommandContext) -> int:
     from app.upload.config import load_config
-    from app.upload.connection import test_connection
+    from app.upload.connection import lifecycle_sentence, test_connection
 
     loaded = load_config(ctx.data_dir)
     if loaded.value is None:
@@ -259,4 +259,5 @@ def _test(ctx: CommandContext) -> int:
     if problem:
         return fail(problem, EXIT_FAILED)
     print(f"OK: the bucket '{loaded.value.bucket}' can be reached and written to.")
+    print(lifecycle_sentence(ctx.data_dir, loaded.value))
     return EXIT_OK
