@@ -29,7 +29,6 @@ import hashlib
 import logging
 import os
 import re
-import stat
 import threading
 import time
 from collections.abc import Callable
@@ -115,12 +114,14 @@ class _FolderRemoved(Exception):
 
 
 def folder_gone(root: Path) -> bool:
+    """The session folder no longer exists (a link put in its place is refused, not "gone")."""
     try:
-        return not stat.S_ISDIR(os.lstat(root).st_mode)
+        os.lstat(root)
     except FileNotFoundError:
         return True
     except OSError:
         return False
+    return False
 
 
 def _zip_missing() -> UploadError:
