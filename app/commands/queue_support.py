@@ -158,7 +158,8 @@ class QueueRunner(QObject):
         # not be written (full disk, removed folder): a waiting command ends here too.
         self.failures[session_id] = sentence
         if self.targets is not None and session_id in self.targets:
-            self.out.status(session_id, "failed", sentence)
+            if self.final.get(session_id) != "failed":  # no status line said so yet
+                self.out.status(session_id, "failed", sentence)
             self._ended(session_id, "failed")
 
     @Slot()
