@@ -73,6 +73,8 @@ PART_RETRY_DELAYS = (0.5, 1.0)
 RECORD_INTERVAL_SEC = 0.25
 # How often a running upload checks that its session folder still exists.
 FOLDER_CHECK_SEC = 0.5
+# Before aborting an upload whose parts were stopped, how long they may take to let go.
+ABORT_DRAIN_SEC = 1.0
 _MD5_ETAG = re.compile(r'^"?([0-9a-f]{32})(?:-(\d+))?"?$')
 
 
@@ -250,6 +252,7 @@ class _Upload:
         self._next_folder_check = 0.0
         # The multipart upload this call is sending, so a removed folder can still abort it.
         self.current: tuple[str, str] | None = None
+        self._futures: list[cf.Future[None]] = []
 
     # ---- helpers -----------------------------------------------------------------------
 
@@ -272,6 +275,28 @@ class _Upload:
             self.call("AbortMultipartUpload", self.client.abort_multipart_upload,
                       Bucket=self.bucket, Key=key, UploadId=multipart.upload_id)
 
+    def abort_quietly(self, multipart: MultipartState, key: str) -> None:
+        """Abort while another error is being raised: a failing abort must not replace it.
+
+        Parts still in flight are given a moment to stop first (they stop at their next read),
+        so the abort does not race them; a transient failure is tried once more."""
+        self.drain(ABORT_DRAIN_SEC)
+        for attempt in range(2):
+            try:
+                self.abort(multipart, key)
+                return
+            except UploadError as exc:
+                if exc.permanent or attempt:
+                    log.warning("session %s: could not abort upload %s: %s", self.session_id,
+                                multipart.upload_id[:16], exc)
+                    return
+                time.sleep(0.5)
+
+    def drain(self, timeout: float) -> None:
+        """Wait up to `timeout` for the part workers of the last run_jobs to finish."""
+        if self._futures:
+            cf.wait(self._futures, timeout=timeout)
+
     def make_client(self) -> None:
         self.client = make_s3_client(self.data_dir, self.config)
         # Only the sending pass of a body is paced; botocore's signing pass is not.
@@ -293,6 +318,7 @@ class _Upload:
         pool = cf.ThreadPoolExecutor(max_workers=max(1, min(self.config.concurrency, len(jobs))),
                                      thread_name_prefix=f"upload-{self.session_id[:24]}")
         futures = [pool.submit(job) for job in jobs]
+        self._futures = futures
         try:
             pending = set(futures)
             while pending:
@@ -326,6 +352,7 @@ class _Upload:
         if self.current is None:
             return
         key, upload_id = self.current
+        self.drain(0.5)  # the 2 s promise: detection <= 0.5 s, this, then one request
         try:
             with contextlib.suppress(_NoSuchUpload):
                 self.call("AbortMultipartUpload", self.client.abort_multipart_upload,
@@ -377,7 +404,7 @@ class _MultipartUpload(_Upload):
             if error.kind == ErrorKind.DAMAGED:
                 # Never completed: abort, so no object is written and no part stays billed.
                 self.ledger.close()
-                self.abort(multipart, key)
+                self.abort_quietly(multipart, key)
                 self.store.update(self.session_id, multipart=None, bytes_uploaded=0)
                 log.warning("session %s: %s", self.session_id, error.sentence)
             raise
@@ -385,7 +412,7 @@ class _MultipartUpload(_Upload):
             verify_stop.set()
             self.ledger.close()
         if zip_file.changed():
-            self.abort(multipart, key)
+            self.abort_quietly(multipart, key)
             self.store.update(self.session_id, multipart=None, bytes_uploaded=0)
             raise UploadError(ErrorKind.INTEGRITY,
                               "The zip changed while it was being uploaded; it will be uploaded again.",
