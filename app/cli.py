@@ -16,7 +16,8 @@ from pathlib import Path
 from types import ModuleType
 
 from app import __version__
-from app.commands.context import EXIT_USAGE, CommandContext
+from app.commands.arguments import SafeArgumentParser, session_ids_problem
+from app.commands.context import EXIT_USAGE, CommandContext, fail
 from app.paths import ensure_data_dir, resolve_data_dir
 
 # name -> (module, one-line help)
@@ -40,7 +41,7 @@ def _load(module_name: str) -> ModuleType:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = SafeArgumentParser(
         prog="sessionrec",
         description="Record screen sessions and upload them to S3.",
     )
@@ -73,6 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     command = args.command or "gui"
+    # Ids are checked before anything touches the data folder.
+    problem = session_ids_problem(args)
+    if problem:
+        return fail(problem, EXIT_USAGE)
     data_dir = resolve_data_dir(args.data_dir)
     try:
         ensure_data_dir(data_dir)
@@ -84,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx = CommandContext(data_dir=data_dir)
     if args.command is None:
         # `sessionrec` alone starts the window; give the gui command its defaults.
-        gui_parser = argparse.ArgumentParser(prog="sessionrec gui")
+        gui_parser = SafeArgumentParser(prog="sessionrec gui")
         _load(COMMANDS["gui"][0]).add_arguments(gui_parser)
         args = gui_parser.parse_args([], namespace=args)
     result: int = _load(COMMANDS[command][0]).run(args, ctx)

@@ -27,6 +27,7 @@ from app import session_files
 from app.jsonfile import MAX_JSON_BYTES, Loaded, dumps, parse_json_bytes, unsafe_problem
 from app.models import SessionListItem, SessionMeta, UploadState, UploadStatus
 from app.paths import sessions_root
+from app.upload.state_bounds import bounded_state
 
 T = TypeVar("T")
 
@@ -235,6 +236,8 @@ def load_upload_state(paths: SessionPaths) -> Loaded[UploadState]:
     loaded = read_session_json(paths, STATE_FILE, UploadState.from_json)
     if loaded.value is not None and loaded.value.session_id != paths.session_id:
         return Loaded(problem=f"{STATE_FILE} names another session")
+    if loaded.value is not None:  # numbers clamped into their documented bounds, logged
+        loaded = Loaded(value=bounded_state(loaded.value))
     return loaded
 
 
@@ -366,6 +369,7 @@ def _read_list_item(paths: SessionPaths) -> SessionListItem:
         recovered=meta.recovered if meta else False,
         has_local_files=has_local,
         s3_key=state.s3_key if state else None,
+        multipart_upload_open=bool(state is not None and state.multipart is not None),
         damaged=bool(problems),
         damaged_reason="; ".join(problems) if problems else None,
     )
