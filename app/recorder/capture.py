@@ -1,6 +1,6 @@
 """The capture thread: grabs the screen with mss on a fixed monotonic schedule.
 
-Tick k is due at k/fps seconds after the session start. A grab that is handed to
+Tick k is due k/fps seconds after the capture thread's first grab. A grab that is handed to
 a full encoder queue is dropped and counted, never waited for, so the schedule
 never slips; ticks missed because a grab itself ran late are counted as dropped
 too (they are frames the video does not have).
@@ -108,15 +108,18 @@ class CaptureThread(threading.Thread):
 
     def _loop(self, grabber: Any) -> None:
         box = _mss_box(self.region)
+        # The schedule starts at the first grab, not at the session start: opening the encoder
+        # and the listeners takes a moment, and those ticks were never due.
+        origin_ms = self.clock.now_ms()
         tick = 0
         while not self.stop_event.is_set():
-            due_ms = tick * self.period_ms
+            due_ms = origin_ms + tick * self.period_ms
             delay = self.clock.monotonic_at(due_ms) - time.monotonic()
             if delay > 0 and self.stop_event.wait(delay):
                 return
             if self.paused.is_set():
                 # Nothing is captured while paused; restart the schedule after the pause.
-                tick = int(self.clock.now_ms() // self.period_ms) + 1
+                tick = int((self.clock.now_ms() - origin_ms) // self.period_ms) + 1
                 continue
             t_ms = self.clock.now_ms()
             shot = grabber.grab(box)
@@ -128,7 +131,7 @@ class CaptureThread(threading.Thread):
                 self.frames.put_nowait(CapturedFrame(index, t_ms, pixels))
             # Skip ticks that are already past (a slow grab); they are frames the video lacks.
             next_tick = tick + 1
-            now_tick = int(self.clock.now_ms() // self.period_ms)
+            now_tick = int((self.clock.now_ms() - origin_ms) // self.period_ms)
             if now_tick > next_tick:
                 self.dropped += now_tick - next_tick
                 next_tick = now_tick

@@ -33,7 +33,7 @@ from app.recorder.input_log import ActionWriterThread, InputListeners, RawEvent
 from app.recorder.screenshots import ScreenshotThread
 from app.recorder.session_lock import SessionLock
 from app.recorder.timeline import FrameTimeline
-from app.recorder.video_writer import VideoWriterThread, output_size
+from app.recorder.video_writer import KEYFRAME_INTERVAL_S, VideoWriterThread, output_size
 from app.sessions import SessionPaths, new_session_id, save_meta, session_paths
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ class RecorderSettings:
     monitor: int | str = 1
     max_width: int | None = None
     capture_input: bool = True
+    keyframe_interval_s: float = KEYFRAME_INTERVAL_S
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,8 @@ class SessionRecorder:
     def _start_threads(self, paths: SessionPaths, region: ScreenRect) -> None:
         size = output_size(region.width, region.height, self.settings.max_width)
         self._writer = VideoWriterThread(paths.root / VIDEO_FILE, paths.frames, self.settings.fps,
-                                         size, self._frames, self.hooks.video)
+                                         size, self._frames, self.hooks.video,
+                                         self.settings.keyframe_interval_s)
         self._writer.start()
         self._writer.ready.wait(10)
         self._screenshots = ScreenshotThread(paths.root, self.clock, self._timeline,
