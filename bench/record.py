@@ -37,7 +37,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -200,17 +202,15 @@ def main() -> None:
               f"{'cpu %core':>9} {'peak RSS':>11} {'load':>5}  ratios vs ffmpeg default")
         for round_number in range(args.rounds):
             for fps in args.fps:
-                def ours() -> Result:
-                    return run_sessionrec(env, fps, args.seconds)
-
-                def ref() -> Result:
-                    return run_ffmpeg(display, fps, args.seconds, None)
-
-                def ref420() -> Result:
-                    return run_ffmpeg(display, fps, args.seconds, "yuv420p")
-
-                order = [ref, ref420, ours] if round_number % 2 == 0 else [ours, ref420, ref]
-                results = {f.__name__: f() for f in order}
+                contenders: dict[str, Callable[[], Result]] = {
+                    "ref": partial(run_ffmpeg, display, fps, args.seconds, None),
+                    "ref420": partial(run_ffmpeg, display, fps, args.seconds, "yuv420p"),
+                    "ours": partial(run_sessionrec, env, fps, args.seconds),
+                }
+                order = ["ref", "ref420", "ours"]
+                if round_number % 2:
+                    order.reverse()
+                results = {name: contenders[name]() for name in order}
                 show(results["ref"], None)
                 show(results["ref420"], results["ref"])
                 show(results["ours"], results["ref"])
