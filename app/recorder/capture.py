@@ -121,13 +121,20 @@ class CaptureThread(threading.Thread):
                 # Nothing is captured while paused; restart the schedule after the pause.
                 tick = int((self.clock.now_ms() - origin_ms) // self.period_ms) + 1
                 continue
-            t_ms = self.clock.now_ms()
-            shot = grabber.grab(box)
+            # The capture time is read just before the grab, under the timeline's lock, so an
+            # action stamped after it waits for this frame instead of naming the one before.
+            t_ms = self.timeline.begin_frame()
+            try:
+                shot = grabber.grab(box)
+            except BaseException:
+                self.timeline.cancel_frame()
+                raise
             pixels = np.frombuffer(shot.raw, dtype=np.uint8).reshape(shot.height, shot.width, 4)
             if self.frames.full():
+                self.timeline.cancel_frame()
                 self.dropped += 1
             else:
-                index = self.timeline.append(t_ms, pixels)
+                index = self.timeline.commit_frame(pixels)
                 self.frames.put_nowait(CapturedFrame(index, t_ms, pixels))
             # Skip ticks that are already past (a slow grab); they are frames the video lacks.
             next_tick = tick + 1

@@ -2,10 +2,10 @@
 
 The listener callbacks run on pynput's threads, inside the X RECORD loop; anything slow there
 would delay the pointer, so they read the clock, put a tuple on an unbounded queue and return.
-The writer thread resolves the frame index, names keys (masking them if asked), coalesces moves
-(`MoveCoalescer`), requests click screenshots, and appends one JSON line per action to
-actions.jsonl with a flush after each, so a kill loses no written action. Clicks, scrolls and
-keys are never dropped.
+The writer thread resolves the frame index (by time: `FrameTimeline.frame_at`), names keys
+(masking them if asked), coalesces moves (`MoveCoalescer`), requests click screenshots, and
+appends one JSON line per action to actions.jsonl with a flush after each, so a kill loses no
+written action. Clicks, scrolls and keys are never dropped.
 
 pynput needs DISPLAY set before it is imported; it is imported inside `InputListeners.start`.
 `Listener.stop()` does not end the X RECORD thread until one more input event arrives, so the
@@ -150,7 +150,7 @@ class ActionWriterThread(threading.Thread):
             if event is None:
                 self._write(handle, self.coalescer.flush())
                 return
-            action = build_action(event, self.timeline.index_at(event[1]), self.mask_keys)
+            action = build_action(event, self.timeline.frame_at(event[1]), self.mask_keys)
             if action["type"] == "click" and action["pressed"] and self.screenshot_for_click:
                 shot = self.screenshot_for_click(action["t"], action["frame"])
                 if shot is not None:

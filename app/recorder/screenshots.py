@@ -84,11 +84,14 @@ class ScreenshotThread(threading.Thread):
 
     def request_click(self, t_ms: int, frame: int) -> str | None:
         """Queue a screenshot of the frame on screen at a click; returns its relative path, or
-        None when there is no frame yet or the queue is full (then the action has none)."""
-        pixels = self.timeline.pixels_at(frame)
-        if pixels is None or self.error is not None:
+        None when there is no frame yet or the queue is full (then the action has none). The
+        name carries the index of the frame it shows: the click's frame, unless that frame's
+        pixels were already let go (then the next kept one)."""
+        kept = self.timeline.pixels_at(frame)
+        if kept is None or self.error is not None:
             return None
-        relative = click_name(t_ms, frame)
+        shown, pixels = kept
+        relative = click_name(t_ms, shown)
         try:
             self.jobs.put_nowait(_Job(relative, pixels))
         except queue.Full:

@@ -111,9 +111,9 @@ class SessionRecorder:
         self._lock: SessionLock | None = None
         self._frames: queue.Queue[CapturedFrame | None] = queue.Queue(maxsize=max(4, settings.fps // 2))
         self._events: queue.SimpleQueue[RawEvent | None] = queue.SimpleQueue()
-        self._timeline = FrameTimeline()
-        self._health_since = time.monotonic()
         self.clock = SessionClock()
+        self._timeline = FrameTimeline(self.clock.now_ms)
+        self._health_since = time.monotonic()
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -128,6 +128,7 @@ class SessionRecorder:
             raise RecorderError(str(exc)) from exc
 
         self.clock = SessionClock()
+        self._timeline = FrameTimeline(self.clock.now_ms)
         session_id = new_session_id(self.clock.created_at_ms)
         paths = session_paths(self.data_dir, session_id)
         paths.video_dir.mkdir(parents=True)

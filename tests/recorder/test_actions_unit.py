@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 import queue
+import threading
+import time
 from dataclasses import dataclass
 
 from app.recorder.actions import MoveCoalescer, key_name
@@ -68,17 +70,93 @@ def test_build_action_fields() -> None:
     assert build_action(("key_down", 12, (FakeKeyCode("x"),)), 4, True)["key"] == "*"
 
 
+class FakeClock:
+    def __init__(self, now: int = 0) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def timeline_with(times: list[int], now: int = 10_000) -> FrameTimeline:
+    clock = FakeClock()
+    timeline = FrameTimeline(clock)
+    for t in times:
+        clock.now = t
+        timeline.begin_frame()
+        timeline.commit_frame(object())
+    clock.now = now
+    return timeline
+
+
 def test_timeline_index_at() -> None:
-    timeline = FrameTimeline()
-    for t in (0, 100, 200):
-        timeline.append(t, object())
+    timeline = timeline_with([0, 100, 200])
     assert [timeline.index_at(t) for t in (-5, 0, 99, 100, 250)] == [0, 0, 0, 1, 2]
+    assert [timeline.frame_at(t) for t in (-5, 0, 99, 100, 250)] == [0, 0, 0, 1, 2]
+
+
+def test_an_action_during_a_grab_waits_for_that_frame() -> None:
+    clock = FakeClock(0)
+    timeline = FrameTimeline(clock)
+    timeline.begin_frame()
+    timeline.commit_frame("frame 0")
+    clock.now = 100
+    assert timeline.begin_frame() == 100  # frame 1: captured at 100, still being grabbed
+    clock.now = 103
+    answers: list[int] = []
+    waiter = threading.Thread(target=lambda: answers.append(timeline.frame_at(101)))
+    waiter.start()
+    time.sleep(0.05)
+    assert not answers, "named a frame before the grab of t=100 was registered"
+    assert timeline.frame_at(99) == 0  # an action before the grab started does not wait
+    timeline.commit_frame("frame 1")
+    waiter.join(2)
+    assert answers == [1] and timeline.late_lookups == 0
+
+
+def test_an_action_during_a_dropped_grab_takes_the_frame_before() -> None:
+    clock = FakeClock(0)
+    timeline = FrameTimeline(clock)
+    timeline.begin_frame()
+    timeline.commit_frame("frame 0")
+    clock.now = 100
+    timeline.begin_frame()
+    clock.now = 102
+    threading.Timer(0.05, timeline.cancel_frame).start()
+    assert timeline.frame_at(101) == 0 and len(timeline) == 1
+
+
+def test_an_action_waits_for_the_clock_to_pass_its_millisecond() -> None:
+    clock = FakeClock(0)
+    timeline = FrameTimeline(clock)
+    timeline.begin_frame()
+    timeline.commit_frame("frame 0")
+    clock.now = 100  # an action stamped 100; a frame captured at 100 may still begin
+
+    def capture_at_100() -> None:
+        timeline.begin_frame()
+        timeline.commit_frame("frame 1")
+        clock.now = 101
+
+    threading.Timer(0.05, capture_at_100).start()
+    assert timeline.frame_at(100) == 1
+
+
+def test_a_stalled_grab_is_waited_for_only_so_long() -> None:
+    clock = FakeClock(0)
+    timeline = FrameTimeline(clock)
+    timeline.begin_frame()
+    timeline.commit_frame("frame 0")
+    clock.now = 100
+    timeline.begin_frame()
+    clock.now = 200
+    started = time.monotonic()
+    assert timeline.frame_at(150, timeout_s=0.1) == 0
+    assert 0.09 <= time.monotonic() - started < 1.0 and timeline.late_lookups == 1
 
 
 def test_writer_never_drops_clicks_or_keys_and_coalesces_moves(tmp_path) -> None:
-    timeline = FrameTimeline()
-    timeline.append(0, object())
-    timeline.append(100, object())
+    timeline = timeline_with([0, 100])
     events: queue.SimpleQueue[RawEvent | None] = queue.SimpleQueue()
     for t in range(0, 200, 5):  # 40 moves over two frames
         events.put(("move", t, (t, t)))
