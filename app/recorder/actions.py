@@ -14,6 +14,8 @@ MASK = "*"
 _TYPING_SPECIAL_KEYS = frozenset({"space"})
 
 Action = dict[str, Any]
+UNICODE_KEYSYM_BASE = 0x01000000
+UNICODE_KEYSYM_MIN, UNICODE_KEYSYM_MAX = 0x01000100, 0x0110FFFF
 
 
 def key_name(key: Any, mask: bool) -> str:
@@ -26,6 +28,11 @@ def key_name(key: Any, mask: bool) -> str:
         name = str(key.name)
         return MASK if mask and name in _TYPING_SPECIAL_KEYS else name
     vk = getattr(key, "vk", None)
+    if isinstance(vk, int) and UNICODE_KEYSYM_MIN <= vk <= UNICODE_KEYSYM_MAX:
+        # An X keysym for a Unicode character (0x01000000 + code point), e.g. "€" typed
+        # through a temporary mapping; pynput knows only the named keysyms.
+        char = chr(vk - UNICODE_KEYSYM_BASE)
+        return MASK if mask and char.isprintable() else char
     if vk is not None:
         # A key with a code but no character (dead keys, some layouts): could be text, so masked.
         return MASK if mask else f"vk{vk}"

@@ -8,6 +8,8 @@ appends one JSON line per action to actions.jsonl with a flush after each, so a 
 written action. Clicks, scrolls and keys are never dropped.
 
 pynput needs DISPLAY set before it is imported; it is imported inside `InputListeners.start`.
+On X the keyboard listener follows keyboard mapping changes made while recording
+(app/recorder/x_keymap.py).
 `Listener.stop()` does not end the X RECORD thread until one more input event arrives, so the
 threads are daemons and are joined with a timeout, never forever.
 """
@@ -48,6 +50,11 @@ class InputListeners:
     def start(self) -> None:
         from pynput import keyboard, mouse
 
+        keyboard_listener: type[Any] = keyboard.Listener
+        if keyboard_listener.__module__.endswith("._xorg"):
+            from app.recorder.x_keymap import track_keymap
+
+            keyboard_listener = track_keymap(keyboard_listener)
         put = self._put
         self._listeners = [
             quiet_after_stop(mouse.Listener)(
@@ -55,7 +62,7 @@ class InputListeners:
                 on_click=lambda x, y, button, pressed: put("click", (x, y, button, pressed)),
                 on_scroll=lambda x, y, dx, dy: put("scroll", (x, y, dx, dy)),
             ),
-            quiet_after_stop(keyboard.Listener)(
+            quiet_after_stop(keyboard_listener)(
                 on_press=lambda key: put("key_down", (key,)),
                 on_release=lambda key: put("key_up", (key,)),
             ),

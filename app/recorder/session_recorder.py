@@ -127,6 +127,10 @@ class SessionRecorder:
         except CaptureError as exc:
             raise RecorderError(str(exc)) from exc
 
+        # Load the encoder's libraries before the clock starts (~0.1 s the first time), so the
+        # first frame comes right after the session's start.
+        import av  # noqa: F401
+
         self.clock = SessionClock()
         self._timeline = FrameTimeline(self.clock.now_ms)
         session_id = new_session_id(self.clock.created_at_ms)
