@@ -126,8 +126,10 @@ class ActionWriterThread(threading.Thread):
         mask_keys: bool,
         screenshot_for_click: Callable[[int, int], str | None] | None = None,
         write_hook: Callable[[], None] | None = None,
+        frame_interval_ms: float = 100.0,
     ) -> None:
         super().__init__(name="sessionrec-actions", daemon=True)
+        self.frame_interval_ms = frame_interval_ms
         self.path = path
         self.events = events
         self.timeline = timeline
@@ -150,9 +152,9 @@ class ActionWriterThread(threading.Thread):
     def _loop(self, handle: IO[str]) -> None:
         while True:
             try:
-                event = self.events.get(timeout=0.1)
+                event = self.events.get(timeout=self._wait_s())
             except queue.Empty:
-                self._write(handle, self.coalescer.flush_before(len(self.timeline) - 1))
+                self._write(handle, self._due_moves())
                 continue
             if event is None:
                 self._write(handle, self.coalescer.flush())
@@ -162,7 +164,23 @@ class ActionWriterThread(threading.Thread):
                 shot = self.screenshot_for_click(action["t"], action["frame"])
                 if shot is not None:
                     action["screenshot"] = shot
+            # Due moves are released only when no event waits: a queued move may still belong
+            # to the pending move's frame.
             self._write(handle, self.coalescer.add(action))
+
+    def _wait_s(self) -> float:
+        """How long to wait for the next event: until the pending move is due (its frame ends
+        or the pointer has rested), so it reaches the disk within one frame interval."""
+        newest = self.timeline.newest()
+        next_frame = newest[1] + self.frame_interval_ms + 2 if newest is not None else None
+        due_ms = self.coalescer.due_in_ms(self.timeline.now_ms(), next_frame)
+        if due_ms is None:
+            return 0.5
+        return min(0.05, max(0.001, due_ms / 1000))
+
+    def _due_moves(self) -> list[Action]:
+        newest = self.timeline.newest()
+        return self.coalescer.release_due(newest[0] if newest else 0, self.timeline.now_ms())
 
     def _write(self, handle: IO[str], actions: list[Action]) -> None:
         if not actions:

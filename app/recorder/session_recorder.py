@@ -172,7 +172,7 @@ class SessionRecorder:
         self._screenshots.start()
         self._actions = ActionWriterThread(paths.actions, self._events, self._timeline,
                                            self.settings.mask_keys, self._screenshots.request_click,
-                                           self.hooks.actions)
+                                           self.hooks.actions, 1000 / self.settings.fps)
         self._actions.start()
         self._capture = CaptureThread(self.clock, self.settings.fps, region, self._frames,
                                       self._timeline, self._paused, self._stop)

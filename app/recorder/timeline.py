@@ -97,6 +97,16 @@ class FrameTimeline:
                 # Until the clock passes t the wait is under a millisecond; a grab notifies.
                 self._changed.wait(min(remaining, 0.001) if not clock_passed else remaining)
 
+    def now_ms(self) -> int:
+        return self._now_ms()
+
+    def newest(self) -> tuple[int, int] | None:
+        """(index, capture time) of the newest registered frame, or None before the first."""
+        with self._changed:
+            if not self._times:
+                return None
+            return len(self._times) - 1, self._times[-1]
+
     def _index_at(self, t_ms: int) -> int:
         return max(0, bisect.bisect_right(self._times, t_ms) - 1)
 

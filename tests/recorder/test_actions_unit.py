@@ -8,7 +8,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from app.recorder.actions import MoveCoalescer, key_name
+from app.recorder.actions import MOVE_REST_MS, MoveCoalescer, key_name
 from app.recorder.input_log import ActionWriterThread, RawEvent, build_action
 from app.recorder.timeline import FrameTimeline
 
@@ -60,6 +60,18 @@ def test_coalescer_keeps_last_move_per_frame_and_order() -> None:
     out += c.flush_before(2)
     assert [(a["type"], a["t"]) for a in out] == [
         ("move", 3), ("move", 4), ("click", 5), ("move", 6)]
+
+
+def test_a_pending_move_is_released_when_its_frame_ends_or_the_pointer_rests() -> None:
+    c = MoveCoalescer()
+    c.add(move(100, 1, 7))
+    assert c.release_due(newest_frame=1, now_ms=100 + MOVE_REST_MS - 1) == []
+    assert c.due_in_ms(100 + MOVE_REST_MS - 1, next_frame_ms=200) == 1
+    assert [a["x"] for a in c.release_due(1, 100 + MOVE_REST_MS)] == [7]  # the pointer rested
+    c.add(move(110, 1, 8))
+    assert c.due_in_ms(115, next_frame_ms=120) == 5  # the next frame comes first
+    assert [a["x"] for a in c.release_due(2, 121)] == [8]  # frame 1 ended
+    assert c.due_in_ms(121, 200) is None
     assert c.flush() == []
 
 
@@ -155,9 +167,32 @@ def test_a_stalled_grab_is_waited_for_only_so_long() -> None:
     assert 0.09 <= time.monotonic() - started < 1.0 and timeline.late_lookups == 1
 
 
+class ClockedEvents:
+    """An event queue whose clock reads just after the event taken last, as if each event were
+    processed the moment it happened."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.items: queue.SimpleQueue[RawEvent | None] = queue.SimpleQueue()
+
+    def put(self, item: RawEvent | None) -> None:
+        self.items.put(item)
+
+    def get(self, timeout: float | None = None) -> RawEvent | None:
+        item = self.items.get_nowait()
+        if item is not None:
+            self.clock.now = item[1] + 1
+        return item
+
+
 def test_writer_never_drops_clicks_or_keys_and_coalesces_moves(tmp_path) -> None:
-    timeline = timeline_with([0, 100])
-    events: queue.SimpleQueue[RawEvent | None] = queue.SimpleQueue()
+    clock = FakeClock()
+    timeline = FrameTimeline(clock)
+    for t in (0, 100):
+        clock.now = t
+        timeline.begin_frame()
+        timeline.commit_frame(object())
+    events = ClockedEvents(clock)
     for t in range(0, 200, 5):  # 40 moves over two frames
         events.put(("move", t, (t, t)))
         if t % 50 == 0:
@@ -166,7 +201,7 @@ def test_writer_never_drops_clicks_or_keys_and_coalesces_moves(tmp_path) -> None
             events.put(("click", t, (1, 2, FakeKey.enter, True)))
     events.put(None)
     path = tmp_path / "actions.jsonl"
-    writer = ActionWriterThread(path, events, timeline, mask_keys=True,
+    writer = ActionWriterThread(path, events, timeline, mask_keys=True,  # type: ignore[arg-type]
                                 screenshot_for_click=lambda t, f: f"screenshots/c{t}.png")
     writer.run()
     import json

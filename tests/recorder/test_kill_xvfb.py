@@ -21,6 +21,7 @@ from app.recorder.video_writer import keyframe_distance
 from app.sessions import is_exported, load_meta, session_paths
 from tests.recorder.conftest import REPO, XServer
 from tests.recorder.videocheck import decode_pts_ms, ffmpeg_errors
+from tests.recorder.xtest_input import XTestInput
 
 pytestmark = [pytest.mark.xvfb, pytest.mark.slow]
 
@@ -36,9 +37,10 @@ def frame_lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines()]
 
 
-def start_child(x: XServer, data_dir: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
+def start_child(x: XServer, data_dir: Path, *extra: str, fps: int = FPS
+                ) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen([sys.executable, "-m", "tests.recorder.record_child", str(data_dir),
-                             "--fps", str(FPS), "--keyframe-every", str(KEYFRAME_EVERY_S),
+                             "--fps", str(fps), "--keyframe-every", str(KEYFRAME_EVERY_S),
                              *extra], cwd=REPO, env=x.env(), stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -56,9 +58,11 @@ def test_kill_9_recovers_a_clean_video(xserver: XServer, data_dir: Path,
     proc, session_id = start_child(xserver, data_dir, "--no-input")
     paths = session_paths(data_dir, session_id)
     deadline = time.monotonic() + 30
-    while len(frame_lines(paths.frames)) < frames_before_kill and time.monotonic() < deadline:
-        time.sleep(0.005)
-    proc.kill()
+    try:
+        while len(frame_lines(paths.frames)) < frames_before_kill and time.monotonic() < deadline:
+            time.sleep(0.005)
+    finally:
+        proc.kill()
     killed_at = time.time() * 1000
     proc.wait(10)
     before = frame_lines(paths.frames)
@@ -79,3 +83,29 @@ def test_kill_9_recovers_a_clean_video(xserver: XServer, data_dir: Path,
     covered_ms = after[-1]["t"] + 1000 / FPS
     assert killed_at - meta.created_at - covered_ms <= 1500
     assert is_exported(paths)
+
+
+@pytest.mark.parametrize("fps", [10, 30])
+def test_the_last_move_before_a_kill_is_kept(x_display: XServer, data_dir: Path, fps: int) -> None:
+    """A merged move is written within one frame interval (and 30 ms after the pointer stops),
+    so a kill 80 ms after the last move keeps it, even at 10 fps (100 ms frames)."""
+    proc, session_id = start_child(x_display, data_dir, fps=fps)
+    paths = session_paths(data_dir, session_id)
+    injector = XTestInput(lambda: 0)
+    try:
+        while len(frame_lines(paths.frames)) < 5:
+            time.sleep(0.01)
+        points = [(100 + 90 * i, 80 + 40 * i) for i in range(5)]
+        for x, y in points:
+            injector.move(x, y)
+            time.sleep(0.25)
+        injector.move(777, 333)
+        time.sleep(0.08)
+    finally:
+        proc.kill()
+        proc.wait(10)
+        injector.close()
+    recover_interrupted(data_dir)
+    actions = [json.loads(line) for line in paths.actions.read_text().splitlines()]
+    moves = [(a["x"], a["y"]) for a in actions if a["type"] == "move"]
+    assert moves[-6:] == [*points, (777, 333)], moves
