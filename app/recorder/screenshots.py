@@ -8,8 +8,11 @@ effect (a menu opening), while the frame before it shows what was clicked on.
 
 Format: PNG. Screenshots are read for their text and UI details; PNG is lossless, and a UI screen
 is small in PNG (10-300 KB at 1080p) where JPEG blurs text and is often larger for flat colours.
-Encoding (~30 ms at 1080p with PyAV's png encoder, no extra dependency) runs here, never on the
-capture thread.
+Encoding (~30 ms at 1080p, written in strips by app/recorder/png.py so it needs no copy of the
+frame) runs here, never on the capture thread.
+
+Memory: a queued job keeps its frame's pixels (8 MB at 1080p) alive, so the queue is short;
+a click whose job does not fit has no screenshot (the action says so by having none).
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ from pathlib import Path
 from typing import Any
 
 from app.recorder.clock import SessionClock
+from app.recorder.png import write_png
 from app.recorder.timeline import FrameTimeline
 
 log = logging.getLogger(__name__)
 
-QUEUE_SIZE = 32
+# A burst of more clicks than this within the ~30 ms a PNG takes skips screenshots.
+QUEUE_SIZE = 8
 
 
 def click_name(t_ms: int, frame: int) -> str:
@@ -39,19 +44,6 @@ def click_name(t_ms: int, frame: int) -> str:
 
 def periodic_name(t_ms: int, frame: int) -> str:
     return f"screenshots/periodic-{t_ms:09d}ms-f{frame:06d}.png"
-
-
-def encode_png(pixels: Any) -> bytes:
-    import av
-
-    height, width = pixels.shape[:2]
-    context = av.CodecContext.create("png", "w")
-    context.width = width
-    context.height = height
-    context.pix_fmt = "rgb24"
-    frame = av.VideoFrame.from_ndarray(pixels, format="bgra").reformat(format="rgb24")
-    packets = context.encode(frame) + context.encode(None)
-    return b"".join(bytes(packet) for packet in packets)
 
 
 @dataclass(frozen=True)
@@ -133,10 +125,9 @@ class ScreenshotThread(threading.Thread):
         try:
             if self.write_hook is not None:
                 self.write_hook()
-            data = encode_png(job.pixels)
             # Temp + rename: a kill mid-write never leaves a half PNG behind.
             with tmp.open("wb") as handle:
-                handle.write(data)
+                write_png(handle, job.pixels)
             os.replace(tmp, target)
             self.written += 1
         except BaseException as exc:

@@ -30,6 +30,7 @@ from app.models import PauseSpan, ScreenRect, SessionMeta
 from app.recorder.capture import CapturedFrame, CaptureError, CaptureThread, probe_screen
 from app.recorder.clock import SessionClock
 from app.recorder.input_log import ActionWriterThread, InputListeners, RawEvent
+from app.recorder.memory import return_big_blocks_to_the_system
 from app.recorder.screenshots import ScreenshotThread
 from app.recorder.session_lock import SessionLock
 from app.recorder.timeline import FrameTimeline
@@ -43,6 +44,8 @@ STALL_S = 3.0
 # Freed when the disk fills, so the meta can still be completed.
 RESERVE_FILE = ".space-reserve"
 RESERVE_BYTES = 256 * 1024
+# Each queued 1080p frame is 8 MB of BGRA: the queue is bounded in bytes, not only in frames.
+ENCODER_QUEUE_BYTES = 36 * 1024 * 1024
 
 
 class RecorderError(Exception):
@@ -109,7 +112,7 @@ class SessionRecorder:
         self._stop = threading.Event()
         self._pauses: list[PauseSpan] = []
         self._lock: SessionLock | None = None
-        self._frames: queue.Queue[CapturedFrame | None] = queue.Queue(maxsize=max(4, settings.fps // 2))
+        self._frames: queue.Queue[CapturedFrame | None] = queue.Queue()
         self._events: queue.SimpleQueue[RawEvent | None] = queue.SimpleQueue()
         self.clock = SessionClock()
         self._timeline = FrameTimeline(self.clock.now_ms)
@@ -130,6 +133,8 @@ class SessionRecorder:
         # Load the encoder's libraries before the clock starts (~0.1 s the first time), so the
         # first frame comes right after the session's start.
         import av  # noqa: F401
+
+        return_big_blocks_to_the_system()
 
         self.clock = SessionClock()
         self._timeline = FrameTimeline(self.clock.now_ms)
@@ -160,6 +165,7 @@ class SessionRecorder:
         return session_id
 
     def _start_threads(self, paths: SessionPaths, region: ScreenRect) -> None:
+        self._frames = queue.Queue(maxsize=encoder_queue_size(self.settings.fps, region))
         size = output_size(region.width, region.height, self.settings.max_width)
         self._writer = VideoWriterThread(paths.root / VIDEO_FILE, paths.frames, self.settings.fps,
                                          size, self._frames, self.hooks.video,
@@ -329,6 +335,13 @@ class SessionRecorder:
                 cause = self._capture.error or self._writer.error
                 detail = f": {cause}" if cause else " (the screen capture or the encoder stalled)"
                 self._fail(f"No video frame was written for {STALL_S:.0f} seconds{detail}.")
+
+
+def encoder_queue_size(fps: int, region: ScreenRect) -> int:
+    """Frames the capture may run ahead of the encoder: half a second, but no more than
+    `ENCODER_QUEUE_BYTES` of pixels (at 1080p: 4 frames, 133 ms at 30 fps) and at least 2."""
+    frame_bytes = max(1, region.width * region.height * 4)
+    return max(2, min(max(4, fps // 2), ENCODER_QUEUE_BYTES // frame_bytes))
 
 
 def _put_until_taken(frames: queue.Queue[CapturedFrame | None], writer: threading.Thread) -> None:

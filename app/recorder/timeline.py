@@ -27,8 +27,10 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-# Pixels of this many recent frames stay referenced (1080p BGRA is ~8 MB each).
-RECENT_FRAMES = 4
+# Pixels of this many recent frames stay referenced (1080p BGRA is ~8 MB each): the click's frame
+# and the one after it, since the action writer names a click's frame within a few ms of the
+# next frame's capture at worst. Each more frame kept was 8 MB more peak RSS.
+RECENT_FRAMES = 2
 # How long an action waits for a frame that is being grabbed (a 1080p grab takes a few ms).
 FRAME_WAIT_S = 0.5
 

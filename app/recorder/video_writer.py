@@ -83,6 +83,9 @@ class VideoEncoder:
                           "g": str(keyframe_distance(fps, keyframe_interval_s))}
         self.stream = stream
         self.last_pts = -1
+        # Open x264 and write the header now (tens of ms at 1080p), before the capture starts,
+        # not at the first frame while grabbed frames pile up in the queue.
+        self.container.start_encoding()
 
     def encode(self, pixels: Any, t_ms: int) -> None:
         # A view on the capture buffer, no copy; the encoder converts it to yuv420p in C.
