@@ -154,3 +154,17 @@ def test_nothing_to_do_parses_nothing(data_dir: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(recovery, "load_meta", no_parsing)
     monkeypatch.setattr(recovery, "SessionLock", no_parsing)
     assert recover_interrupted(data_dir) == []
+
+
+def test_the_file_time_base_is_milliseconds(tmp_path: Path) -> None:
+    """docs/FORMATS.md: the video track's time base is 1/1000, pts = capture ms (rebased)."""
+    from fractions import Fraction
+
+    from tests.recorder.synthetic import write_video
+
+    path = tmp_path / "v.mp4"
+    times = write_video(path, 10, 1.5)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert stream.time_base == Fraction(1, 1000)
+    assert decode_pts_ms(path) == [t - times[0] for t in times]
