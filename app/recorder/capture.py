@@ -19,6 +19,7 @@ import numpy as np
 
 from app.models import ScreenRect
 from app.recorder.clock import SessionClock
+from app.recorder.monitors import Monitor, find, monitors_from_mss
 from app.recorder.timeline import FrameTimeline
 
 log = logging.getLogger(__name__)
@@ -43,33 +44,29 @@ def open_mss() -> Any:
     return factory()
 
 
-def select_region(monitors: list[dict[str, int]], monitor: int | str) -> ScreenRect:
-    """mss monitors[0] is the whole virtual desktop, 1.. are the real monitors."""
-    if monitor == "all":
-        chosen = monitors[0]
-    else:
-        number = int(monitor)
-        if number < 1 or number >= len(monitors):
-            raise CaptureError(
-                f"There is no monitor {number}: this screen has {len(monitors) - 1} "
-                "(use --monitor 1.. or all)."
-            )
-        chosen = monitors[number]
-    return ScreenRect(x=int(chosen["left"]), y=int(chosen["top"]),
-                      width=int(chosen["width"]), height=int(chosen["height"]))
+def select_monitor(entries: list[dict[str, Any]], monitor: int | str) -> Monitor:
+    """The chosen monitor of mss's list (monitors[0] is the whole virtual desktop)."""
+    choices = monitors_from_mss(entries)
+    chosen = find(choices, str(monitor))
+    if chosen is None:
+        count = len(choices) - 1
+        raise CaptureError(f"There is no monitor {monitor}: this screen has {count} "
+                           f"(choose {'1' if count == 1 else f'1 to {count}'}, or all).")
+    return chosen
 
 
-def probe_screen(monitor: int | str) -> ScreenRect:
-    """The region to record; raises CaptureError when there is no screen to grab."""
+def probe_screen(monitor: int | str) -> Monitor:
+    """The monitor to record (its region and name); raises CaptureError when there is no screen
+    to grab."""
     try:
         with open_mss() as grabber:
-            region = select_region(list(grabber.monitors), monitor)
-            grabber.grab(_mss_box(region))
+            chosen = select_monitor(list(grabber.monitors), monitor)
+            grabber.grab(_mss_box(chosen.rect))
     except CaptureError:
         raise
     except Exception as exc:
         raise CaptureError(f"No screen to record: {exc}.") from exc
-    return region
+    return chosen
 
 
 def _mss_box(region: ScreenRect) -> dict[str, int]:

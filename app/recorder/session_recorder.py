@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from app import __version__
 from app.models import PauseSpan, ScreenRect, SessionMeta
@@ -126,9 +127,10 @@ class SessionRecorder:
         if not os.environ.get("DISPLAY") and os.name == "posix" and not _is_macos():
             raise RecorderError("No screen to record: DISPLAY is not set (no X server to capture).")
         try:
-            region = probe_screen(self.settings.monitor)
+            monitor = probe_screen(self.settings.monitor)
         except CaptureError as exc:
             raise RecorderError(str(exc)) from exc
+        region = monitor.rect
 
         # Load the encoder's libraries before the clock starts (~0.1 s the first time), so the
         # first frame comes right after the session's start.
@@ -153,7 +155,8 @@ class SessionRecorder:
         self.meta = SessionMeta(
             session_id=session_id, created_at=self.clock.created_at_ms, app_version=__version__,
             fps=float(self.settings.fps), screen=region, video_ref=VIDEO_FILE,
-            mask_keys=self.settings.mask_keys,
+            mask_keys=self.settings.mask_keys, monitor=monitor.key, monitor_name=monitor.name,
+            screenshot_every_sec=float(self.settings.screenshot_every_s),
         )
         try:
             save_meta(paths, self.meta)
@@ -297,6 +300,11 @@ class SessionRecorder:
             screenshot_count=self._screenshots.written if started else 0,
             error=self.error,
         )
+
+    def latest_frame(self) -> tuple[int, int, Any] | None:
+        """(index, t, BGRA pixels) of the newest captured frame, for a preview; the pixels are
+        shared with the encoder and must only be read."""
+        return self._timeline.latest()
 
     def _first_writer_error(self) -> BaseException | None:
         for thread_error in (self._writer.error, self._actions.error, self._screenshots.error,

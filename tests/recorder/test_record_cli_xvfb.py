@@ -77,6 +77,9 @@ def test_record_actions_screenshots_and_video(xserver: XServer, data_dir: Path) 
         assert (paths.root / press["screenshot"]).is_file()
         assert f"-f{press['frame']:06d}" in press["screenshot"]
     assert meta.action_count == len(actions)
+    # The recording options are in the meta, as the window writes them.
+    assert (meta.monitor, meta.screenshot_every_sec, meta.fps) == ("1", 5.0, 10)
+    assert meta.monitor_name == "screen"  # Xvfb's one RandR output
 
     video = decode(paths.root / "video" / "screen.mp4")
     wall_ms = meta.ended_at - meta.created_at  # type: ignore[operator]
