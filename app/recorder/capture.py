@@ -12,6 +12,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,9 @@ class CaptureError(Exception):
 class CapturedFrame:
     index: int
     t_ms: int
-    pixels: np.ndarray  # height x width x 4, BGRA, a view on mss's fresh buffer
+    # What the encoder takes: a yuv420p av.VideoFrame at the video's size (converted on the
+    # capture thread), or BGRA pixels (height x width x 4) that the encoder converts itself.
+    picture: Any
 
 
 def open_mss() -> Any:
@@ -83,8 +86,11 @@ class CaptureThread(threading.Thread):
         timeline: FrameTimeline,
         paused: threading.Event,
         stop: threading.Event,
+        convert: Callable[[np.ndarray], Any] | None = None,
     ) -> None:
         super().__init__(name="sessionrec-capture", daemon=True)
+        # BGRA -> the encoder's input; a queued yuv420p frame is 3 MB instead of 8 MB at 1080p.
+        self.convert = convert
         self.clock = clock
         self.period_ms = 1000.0 / fps
         self.region = region
@@ -132,7 +138,8 @@ class CaptureThread(threading.Thread):
                 self.dropped += 1
             else:
                 index = self.timeline.commit_frame(pixels)
-                self.frames.put_nowait(CapturedFrame(index, t_ms, pixels))
+                picture = self.convert(pixels) if self.convert is not None else pixels
+                self.frames.put_nowait(CapturedFrame(index, t_ms, picture))
             # Skip ticks that are already past (a slow grab); they are frames the video lacks.
             next_tick = tick + 1
             now_tick = int((self.clock.now_ms() - origin_ms) // self.period_ms)

@@ -37,15 +37,27 @@ STOP_JOIN_S = 0.5
 
 class InputListeners:
     def __init__(self, clock: SessionClock, events: queue.SimpleQueue[RawEvent | None],
-                 paused: threading.Event) -> None:
+                 paused: threading.Event, hold_frames: Callable[[], int] | None = None) -> None:
         self.clock = clock
         self.events = events
         self.paused = paused
+        # A click press holds the frames its screenshot may need (FrameTimeline.hold), before it
+        # is stamped; the writer releases them. The hold is one short lock, nothing slow.
+        self.hold_frames = hold_frames
         self._listeners: list[Any] = []
 
     def _put(self, kind: str, payload: tuple[Any, ...]) -> None:
         if not self.paused.is_set():
             self.events.put((kind, self.clock.now_ms(), payload))
+
+    def _put_click(self, x: int, y: int, button: Any, pressed: bool) -> None:
+        if self.paused.is_set():
+            return
+        if pressed and self.hold_frames is not None:
+            hold = self.hold_frames()
+            self.events.put(("click", self.clock.now_ms(), (x, y, button, pressed, hold)))
+        else:
+            self.events.put(("click", self.clock.now_ms(), (x, y, button, pressed)))
 
     def start(self) -> None:
         from pynput import keyboard, mouse
@@ -59,7 +71,7 @@ class InputListeners:
         self._listeners = [
             quiet_after_stop(mouse.Listener)(
                 on_move=lambda x, y: put("move", (x, y)),
-                on_click=lambda x, y, button, pressed: put("click", (x, y, button, pressed)),
+                on_click=self._put_click,
                 on_scroll=lambda x, y, dx, dy: put("scroll", (x, y, dx, dy)),
             ),
             quiet_after_stop(keyboard_listener)(
@@ -106,7 +118,7 @@ def build_action(event: RawEvent, frame: int, mask: bool) -> Action:
     if kind == "move":
         action["x"], action["y"] = int(payload[0]), int(payload[1])
     elif kind == "click":
-        x, y, button, pressed = payload
+        x, y, button, pressed = payload[:4]
         action.update(x=int(x), y=int(y), button=button_name(button), pressed=bool(pressed))
     elif kind == "scroll":
         x, y, dx, dy = payload
@@ -164,6 +176,8 @@ class ActionWriterThread(threading.Thread):
                 shot = self.screenshot_for_click(action["t"], action["frame"])
                 if shot is not None:
                     action["screenshot"] = shot
+            if event[0] == "click" and len(event[2]) > 4:
+                self.timeline.release(event[2][4])  # the screenshot job has its pixels now
             # Due moves are released only when no event waits: a queued move may still belong
             # to the pending move's frame.
             self._write(handle, self.coalescer.add(action))
@@ -193,5 +207,6 @@ class ActionWriterThread(threading.Thread):
 
     def _drain(self) -> None:
         # After a write error keep taking events so nothing piles up in memory until stop.
-        while self.events.get() is not None:
-            pass
+        while (event := self.events.get()) is not None:
+            if event[0] == "click" and len(event[2]) > 4:
+                self.timeline.release(event[2][4])

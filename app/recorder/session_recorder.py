@@ -30,12 +30,17 @@ from app import __version__
 from app.models import PauseSpan, ScreenRect, SessionMeta
 from app.recorder.capture import CapturedFrame, CaptureError, CaptureThread, probe_screen
 from app.recorder.clock import SessionClock
+from app.recorder.heap import trim_heap
 from app.recorder.input_log import ActionWriterThread, InputListeners, RawEvent
-from app.recorder.memory import return_big_blocks_to_the_system
 from app.recorder.screenshots import ScreenshotThread
 from app.recorder.session_lock import SessionLock
 from app.recorder.timeline import FrameTimeline
-from app.recorder.video_writer import KEYFRAME_INTERVAL_S, VideoWriterThread, output_size
+from app.recorder.video_writer import (
+    KEYFRAME_INTERVAL_S,
+    FrameConverter,
+    VideoWriterThread,
+    output_size,
+)
 from app.sessions import SessionPaths, new_session_id, save_meta, session_paths
 
 log = logging.getLogger(__name__)
@@ -45,8 +50,9 @@ STALL_S = 3.0
 # Freed when the disk fills, so the meta can still be completed.
 RESERVE_FILE = ".space-reserve"
 RESERVE_BYTES = 256 * 1024
-# Each queued 1080p frame is 8 MB of BGRA: the queue is bounded in bytes, not only in frames.
-ENCODER_QUEUE_BYTES = 36 * 1024 * 1024
+# Queued frames are yuv420p at the video's size (3 MB at 1080p): bounded in bytes, not only in
+# frames, so a stalled encoder costs at most this much memory.
+ENCODER_QUEUE_BYTES = 16 * 1024 * 1024
 
 
 class RecorderError(Exception):
@@ -136,8 +142,6 @@ class SessionRecorder:
         # first frame comes right after the session's start.
         import av  # noqa: F401
 
-        return_big_blocks_to_the_system()
-
         self.clock = SessionClock()
         self._timeline = FrameTimeline(self.clock.now_ms)
         session_id = new_session_id(self.clock.created_at_ms)
@@ -168,8 +172,8 @@ class SessionRecorder:
         return session_id
 
     def _start_threads(self, paths: SessionPaths, region: ScreenRect) -> None:
-        self._frames = queue.Queue(maxsize=encoder_queue_size(self.settings.fps, region))
         size = output_size(region.width, region.height, self.settings.max_width)
+        self._frames = queue.Queue(maxsize=encoder_queue_size(self.settings.fps, size))
         self._writer = VideoWriterThread(paths.root / VIDEO_FILE, paths.frames, self.settings.fps,
                                          size, self._frames, self.hooks.video,
                                          self.settings.keyframe_interval_s)
@@ -184,12 +188,14 @@ class SessionRecorder:
                                            self.hooks.actions, 1000 / self.settings.fps)
         self._actions.start()
         self._capture = CaptureThread(self.clock, self.settings.fps, region, self._frames,
-                                      self._timeline, self._paused, self._stop)
+                                      self._timeline, self._paused, self._stop,
+                                      FrameConverter(size))
         self._health_since = time.monotonic()
         self._capture.start()
         self._listeners: InputListeners | None = None
         if self.settings.capture_input:
-            self._listeners = InputListeners(self.clock, self._events, self._paused)
+            self._listeners = InputListeners(self.clock, self._events, self._paused,
+                                             self._timeline.hold)
             try:
                 self._listeners.start()
             except Exception as exc:  # keyboard/mouse capture unavailable: record the screen anyway
@@ -332,7 +338,11 @@ class SessionRecorder:
         log.error("%s", sentence)
 
     def _health_loop(self) -> None:
+        ticks = 0
         while not self._stop.wait(0.25):
+            ticks += 1
+            if ticks % 4 == 0:
+                trim_heap()
             if self.error:
                 continue
             self._check_writers()
@@ -345,10 +355,11 @@ class SessionRecorder:
                 self._fail(f"No video frame was written for {STALL_S:.0f} seconds{detail}.")
 
 
-def encoder_queue_size(fps: int, region: ScreenRect) -> int:
+def encoder_queue_size(fps: int, size: tuple[int, int]) -> int:
     """Frames the capture may run ahead of the encoder: half a second, but no more than
-    `ENCODER_QUEUE_BYTES` of pixels (at 1080p: 4 frames, 133 ms at 30 fps) and at least 2."""
-    frame_bytes = max(1, region.width * region.height * 4)
+    `ENCODER_QUEUE_BYTES` of yuv420p frames of `size` (at 1080p: 5 frames, 167 ms at 30 fps),
+    and at least 2."""
+    frame_bytes = max(1, size[0] * size[1] * 3 // 2)
     return max(2, min(max(4, fps // 2), ENCODER_QUEUE_BYTES // frame_bytes))
 
 

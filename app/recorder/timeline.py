@@ -11,8 +11,9 @@ frame captured at or before it has begun), then waits while such a frame is stil
 Both steps are bounded; the clock is read under the same lock as `begin_frame` takes, which is what
 makes "has begun" exact.
 
-The last few frames' pixels are kept so a click screenshot shows the frame that was on screen at
-the click, not a later one.
+The newest frame's pixels are kept (for the preview and periodic screenshots), and a click holds
+the frames it may need, so its screenshot shows the frame that was on screen at the click, not a
+later one.
 """
 
 from __future__ import annotations
@@ -27,10 +28,11 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-# Pixels of this many recent frames stay referenced (1080p BGRA is ~8 MB each): the click's frame
-# and the one after it, since the action writer names a click's frame within a few ms of the
-# next frame's capture at worst. Each more frame kept was 8 MB more peak RSS.
-RECENT_FRAMES = 2
+# Pixels of the newest frame stay referenced (1080p BGRA is ~8 MB; each more frame kept was 8 MB
+# more RSS), plus the frames a click may still need: a click holds (`hold`) the frames from the
+# newest one at its moment until its screenshot was queued (`release`), at most MAX_HELD.
+RECENT_FRAMES = 1
+MAX_HELD = 8
 # How long an action waits for a frame that is being grabbed (a 1080p grab takes a few ms).
 FRAME_WAIT_S = 0.5
 
@@ -41,6 +43,8 @@ class FrameTimeline:
         self._times: list[int] = []
         self._recent: OrderedDict[int, Any] = OrderedDict()
         self._pending: int | None = None
+        self._holds: dict[int, int] = {}  # token -> first frame index kept for it
+        self._next_hold = 0
         self._changed = threading.Condition(threading.Lock())
         # Actions resolved without waiting for their frame because the wait ran out.
         self.late_lookups = 0
@@ -60,8 +64,7 @@ class FrameTimeline:
             self._times.append(self._pending)
             self._pending = None
             self._recent[index] = pixels
-            while len(self._recent) > RECENT_FRAMES:
-                self._recent.popitem(last=False)
+            self._evict()
             self._changed.notify_all()
             return index
 
@@ -70,6 +73,29 @@ class FrameTimeline:
         with self._changed:
             self._pending = None
             self._changed.notify_all()
+
+    # --- clicks: keep their frame until the screenshot has it ----------------------------------
+    def hold(self) -> int:
+        """Keep the pixels of the newest frame and every later one until `release(token)`. Taken
+        before a click is stamped, so the click's frame (that one or a later one) is kept."""
+        with self._changed:
+            token = self._next_hold
+            self._next_hold += 1
+            self._holds[token] = max(0, len(self._times) - 1)
+            return token
+
+    def release(self, token: int) -> None:
+        with self._changed:
+            self._holds.pop(token, None)
+            self._evict()
+
+    def _evict(self) -> None:
+        keep_from = min(self._holds.values(), default=None)
+        while len(self._recent) > RECENT_FRAMES:
+            oldest = next(iter(self._recent))
+            if keep_from is not None and oldest >= keep_from and len(self._recent) <= MAX_HELD:
+                break
+            self._recent.popitem(last=False)
 
     # --- readers -----------------------------------------------------------------------------
     def __len__(self) -> int:

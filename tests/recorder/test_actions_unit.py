@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from app.recorder.actions import MOVE_REST_MS, MoveCoalescer, key_name
 from app.recorder.input_log import ActionWriterThread, RawEvent, build_action
-from app.recorder.timeline import FrameTimeline
+from app.recorder.timeline import MAX_HELD, FrameTimeline
 
 
 @dataclass
@@ -224,3 +224,29 @@ def test_writer_never_drops_clicks_or_keys_and_coalesces_moves(tmp_path) -> None
     assert max(per_gap.values()) == 1
     assert moves[-1]["x"] == 195  # the last position is kept
     assert writer.written == len(lines)
+
+
+def test_a_click_holds_its_frame_until_its_screenshot_is_queued() -> None:
+    clock = FakeClock(0)
+    timeline = FrameTimeline(clock)
+
+    def frame(t: int) -> None:
+        clock.now = t
+        timeline.begin_frame()
+        timeline.commit_frame(f"pixels {t}")
+
+    frame(0)
+    frame(100)
+    assert timeline.pixels_at(0) == (1, "pixels 100")  # only the newest is kept
+    token = timeline.hold()  # a click at ~150: frame 1 is on screen
+    frame(200)
+    frame(300)
+    assert timeline.pixels_at(1) == (1, "pixels 100")  # still there for the click
+    timeline.release(token)
+    assert timeline.pixels_at(1) == (3, "pixels 300")
+    leaked = timeline.hold()  # a hold never released keeps at most MAX_HELD frames
+    for t in range(400, 400 + 100 * (MAX_HELD + 5), 100):
+        frame(t)
+    assert len(timeline._recent) == MAX_HELD
+    timeline.release(leaked)
+    assert len(timeline._recent) == 1
