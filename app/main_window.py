@@ -2,14 +2,15 @@
 
 It owns no blocking work: the recording controller, the upload queue (its own
 QThread) and `run_in_background` do that, and report back through signals.
-Window size, position, the last view and the list filter are kept in
-`gui-settings.ini` in the data dir (QSettings in INI format), so a test's data
-dir never touches the real home folder.
+Window size, position, the last view, the list filter and the recording options
+are kept in `gui-settings.ini` in the data dir (QSettings in INI format), so a
+test's data dir never touches the real home folder.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +35,8 @@ from PySide6.QtWidgets import (
 
 from app.format import human_rate, human_size
 from app.models import SessionListItem
+from app.recorder.monitors import Monitor, list_monitors
+from app.recorder.options import RecordingOptions, options_from_stored
 from app.sessions import (
     InvalidSessionId,
     delete_session_folder,
@@ -45,7 +48,9 @@ from app.widgets.background import run_in_background
 from app.widgets.hotkey import DEFAULT_HOTKEY, GlobalHotkey
 from app.widgets.icons import icon
 from app.widgets.record_bar import RecordBar
+from app.widgets.record_preview import RecordPreview
 from app.widgets.recording_controller import RecordingController
+from app.widgets.recording_options import RecordingOptionsPanel
 from app.widgets.session_list import FILTERS, SessionListView
 from app.widgets.session_model import SessionListModel
 from app.widgets.tray import Tray
@@ -123,7 +128,9 @@ class MainWindow(QMainWindow):
 
         # --- wiring -------------------------------------------------------------------------
         self.session_view.actionRequested.connect(self.on_card_action)
-        self.record_bar.recordRequested.connect(self.recorder.start)
+        self.record_bar.recordRequested.connect(self.start_recording)
+        self.options_panel.changed.connect(self._recording_options_changed)
+        self.recorder.previewReady.connect(self.preview.show_preview)
         self.record_bar.pauseRequested.connect(self.recorder.pause)
         self.record_bar.resumeRequested.connect(self.recorder.resume)
         self.record_bar.stopRequested.connect(lambda: self.recorder.stop())
@@ -135,12 +142,12 @@ class MainWindow(QMainWindow):
         self.model.summaryChanged.connect(self._update_upload_summary)
 
         self.tray = Tray(self)
-        self.tray.toggleRecordingRequested.connect(self.recorder.toggle)
+        self.tray.toggleRecordingRequested.connect(self.toggle_recording)
         self.tray.showWindowRequested.connect(self.show_window)
         self.tray.quitRequested.connect(self.quit_app)
         self.tray.show()
         self.hotkey = GlobalHotkey(self)
-        self.hotkey.activated.connect(self.recorder.toggle)
+        self.hotkey.activated.connect(self.toggle_recording)
 
         self._restore_settings()
         self._update_upload_summary()
@@ -150,19 +157,27 @@ class MainWindow(QMainWindow):
         page = QWidget(self)
         layout = QVBoxLayout(page)
         layout.addWidget(self.record_bar)
+        self.options_panel = RecordingOptionsPanel(page)
+        self.preview = RecordPreview(page)
+        middle = QHBoxLayout()
+        left = QVBoxLayout()
+        left.addWidget(self.options_panel)
+        left.addStretch(1)
+        middle.addLayout(left)
+        middle.addWidget(self.preview, 1)
+        layout.addLayout(middle, 1)
         self.last_session_label = QLabel(page)
         self.last_session_label.setWordWrap(True)
         self.hotkey_hint = QLabel(page)
         self.hotkey_hint.setWordWrap(True)
         tips = QLabel(
-            "The whole screen is recorded as video, with screenshots and every mouse click, key "
-            "press and scroll on the same clock. After Stop the session is zipped and appears at "
-            "the top of the Sessions view, ready to upload.", page)
+            "The chosen monitor (or all of them) is recorded as video, with screenshots and every "
+            "mouse click, key press and scroll on the same clock. After Stop the session is "
+            "zipped and appears at the top of the Sessions view, ready to upload.", page)
         tips.setWordWrap(True)
         layout.addWidget(tips)
         layout.addWidget(self.hotkey_hint)
         layout.addWidget(self.last_session_label)
-        layout.addStretch(1)
         return page
 
     def _build_settings_page(self) -> tuple[QWidget, QVBoxLayout]:
@@ -342,9 +357,47 @@ class MainWindow(QMainWindow):
         self.tray.set_summary(text)
 
     # --- recording --------------------------------------------------------------------------
+    def start_recording(self) -> None:
+        """Record with the options the Recording view shows."""
+        self.recorder.set_options(self.options_panel.options())
+        self.recorder.start()
+
+    def toggle_recording(self) -> None:
+        if self.recorder.state == "idle":
+            self.start_recording()
+        else:
+            self.recorder.toggle()
+
+    def load_monitors(self) -> None:
+        """List the monitors off the GUI thread (X round trips), then offer them."""
+        def listed(monitors: list[Monitor]) -> None:
+            self.options_panel.set_monitors(monitors)
+            self.preview.set_monitors(monitors)
+            self.preview.set_chosen(self.options_panel.options().monitor)
+
+        def failed(exc: BaseException) -> None:
+            self.options_panel.set_monitors([], f"The monitors could not be listed ({exc}).")
+
+        run_in_background(list_monitors, listed, failed, "sessionrec-monitors")
+
+    def set_recording_options(self, options: RecordingOptions) -> None:
+        """Show and remember `options`, as if chosen in the Recording view."""
+        self.options_panel.set_options(options)
+        self._recording_options_changed(self.options_panel.options())
+
+    def _recording_options_changed(self, options: RecordingOptions) -> None:
+        self.recorder.set_options(options)
+        self.preview.set_chosen(options.monitor)
+        self.settings.setValue("recording/fps", options.fps)
+        self.settings.setValue("recording/monitor", options.monitor)
+        self.settings.setValue("recording/maskKeys", options.mask_keys)
+        self.settings.setValue("recording/screenshotEverySec", options.screenshot_every_s)
+
     def _recording_state(self, state: str) -> None:
         self.record_bar.set_state(state)  # type: ignore[arg-type]
         self.tray.set_recording(state in ("recording", "paused", "starting"))
+        self.options_panel.set_locked(state != "idle")
+        self.preview.set_live(state in ("recording", "paused"))
 
     def _session_stopped(self, session_id: str) -> None:
         self.refresh_session(session_id)
@@ -395,6 +448,19 @@ class MainWindow(QMainWindow):
             lambda i: self.settings.setValue("sessions/filter", i))
         hotkey = str(self.settings.value("hotkey", ""))
         self.hotkey_edit.setText(hotkey)
+        default = self.recorder.options
+        options = options_from_stored(
+            self.settings.value("recording/fps", default.fps),
+            self.settings.value("recording/monitor", default.monitor),
+            self.settings.value("recording/maskKeys", default.mask_keys),
+            self.settings.value("recording/screenshotEverySec", default.screenshot_every_s))
+        self.options_panel.set_options(options)
+        self.recorder.set_options(options)
+        self.preview.set_chosen(options.monitor)
+        if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+            QTimer.singleShot(0, self.load_monitors)  # after the first paint
+        else:
+            self.options_panel.set_monitors([], "No screen to record here (DISPLAY is not set).")
 
     def save_window_state(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

@@ -3,7 +3,7 @@ from the X server with QScreen.grabWindow):
 
 - docs/screenshot-sessions.png   the sessions view with a card in every state
 - docs/screenshot-settings.png   the S3 settings with a validation error
-- docs/screenshot-recording.png  the recording view while recording
+- docs/screenshot-recording.png  the recording view while recording the second of two monitors
 
     python docs/make_screenshots.py
 """
@@ -20,6 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 DOCS = REPO / "docs"
+MONITOR_WIDTH, MONITOR_HEIGHT = 1280, 900
 
 
 def pump(app: object, seconds: float) -> None:
@@ -88,14 +89,53 @@ def sessions_in_every_state(data_dir: Path) -> dict[str, str]:
     return ids
 
 
+def demo_application() -> object:
+    """A small support form on the second monitor: what a user would be recording."""
+    from PySide6.QtWidgets import (
+        QComboBox,
+        QFormLayout,
+        QLineEdit,
+        QPlainTextEdit,
+        QPushButton,
+        QWidget,
+    )
+
+    form = QWidget()
+    form.setWindowTitle("Support ticket")
+    layout = QFormLayout(form)
+    name = QLineEdit("Dana Whitfield")
+    subject = QLineEdit()
+    subject.setObjectName("subject")
+    kind = QComboBox()
+    kind.setObjectName("category")
+    kind.addItems(["Hardware", "Software", "Network"])
+    details = QPlainTextEdit("Since Monday's update the office printer shows as offline on every "
+                             "laptop on the third floor. Restarting it did not help.")
+    layout.addRow("Name:", name)
+    layout.addRow("Subject:", subject)
+    layout.addRow("Category:", kind)
+    details.setObjectName("details")
+    layout.addRow("Details:", details)
+    layout.addRow("", QPushButton("Send ticket"))
+    form.setStyleSheet("font-size: 20px;")
+    form.setGeometry(MONITOR_WIDTH, 0, MONITOR_WIDTH, MONITOR_HEIGHT)
+    form.show()
+    return form
+
+
 def main() -> None:
     from tests.recorder.conftest import start_xvfb
+    from tests.recorder.randr import monitors
 
-    xvfb, display = start_xvfb(1280, 900)
+    # Two monitors side by side: the window on the first, and on the second the application
+    # being recorded (so the preview shows that, not the window filming itself).
+    xvfb, display = start_xvfb(2 * MONITOR_WIDTH, MONITOR_HEIGHT)
     os.environ["DISPLAY"] = display
     os.environ["QT_QPA_PLATFORM"] = "xcb"
     try:
-        run()
+        with monitors(display, [("LEFT", 0, 0, MONITOR_WIDTH, MONITOR_HEIGHT),
+                                ("RIGHT", MONITOR_WIDTH, 0, MONITOR_WIDTH, MONITOR_HEIGHT)]):
+            run()
     finally:
         xvfb.terminate()
         xvfb.wait(10)
@@ -155,17 +195,32 @@ def run() -> None:
     grab(window, "screenshot-settings.png")
 
     window.show_view("recording")
-    window.recorder.start()
+    demo = demo_application()
+    while window.options_panel.monitor.count() < 3:  # the monitors are listed off the GUI thread
+        pump(app, 0.05)
+    window.set_recording_options(dataclasses.replace(window.options_panel.options(), monitor="2"))
+    pump(app, 0.5)
+    window.start_recording()
     while window.recorder.state != "recording":
         pump(app, 0.05)
     import subprocess
 
-    for x, y in ((300, 200), (640, 420), (900, 300)):
-        subprocess.run(["xdotool", "mousemove", str(x), str(y), "click", "1"], check=False)
+    from PySide6.QtWidgets import QWidget
+
+    def click(widget_name: str) -> None:
+        target = demo.findChild(QWidget, widget_name)  # type: ignore[attr-defined]
+        centre = target.mapToGlobal(target.rect().center())
+        subprocess.run(["xdotool", "mousemove", str(centre.x()), str(centre.y()), "click", "1"],
+                       check=False)
         pump(app, 0.4)
-    subprocess.run(["xdotool", "type", "hello"], check=False)
-    pump(app, 5.0)
+
+    click("subject")
+    subprocess.run(["xdotool", "type", "--delay", "50", "Printer offline since the update"],
+                   check=False)
+    click("details")
+    pump(app, 3.0)
     grab(window, "screenshot-recording.png")
+    demo.close()
     done: list[int] = []
     window.recorder.exportFinished.connect(lambda *_: done.append(1))
     window.recorder.stop()
