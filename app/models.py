@@ -147,6 +147,8 @@ class SessionListItem(JsonRecord):
     next_attempt_at: int | None = None
     recovered: bool = False
     has_local_files: bool = True
+    # The session folder holds a (non-empty) video file: the card offers Play.
+    has_video: bool = False
     s3_key: str | None = None
 
     def to_json(self) -> dict[str, object]:

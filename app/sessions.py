@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from app import session_files
 from app.jsonfile import Loaded, read_json, write_json_atomic
 from app.models import SessionListItem, SessionMeta, UploadState, UploadStatus
 from app.paths import sessions_root
@@ -199,6 +200,7 @@ def _read_list_item(paths: SessionPaths) -> SessionListItem:
     status: UploadStatus = state.status if state is not None else "not_uploaded"
     created = meta.created_at if meta else (created_at_from_id(paths.session_id) or 0)
     has_local = exported or paths.actions.exists() or paths.video_dir.exists()
+    has_video = has_local and _has_video(paths, meta)
     return SessionListItem(
         session_id=paths.session_id,
         created_at=created,
@@ -220,10 +222,20 @@ def _read_list_item(paths: SessionPaths) -> SessionListItem:
         next_attempt_at=state.next_attempt_at if state else None,
         recovered=meta.recovered if meta else False,
         has_local_files=has_local,
+        has_video=has_video,
         s3_key=state.s3_key if state else None,
         damaged=bool(problems),
         damaged_reason="; ".join(problems) if problems else None,
     )
+
+
+def _has_video(paths: SessionPaths, meta: SessionMeta | None) -> bool:
+    try:
+        info = session_files.stat_regular(paths.root, (meta.video_ref if meta else None)
+                                          or f"{VIDEO_DIR}/screen.mp4")
+    except OSError:  # UnsafeFile: a symlink or a FIFO is no video of ours
+        return False
+    return info is not None and info.st_size > 0
 
 
 def list_sessions(data_dir: Path) -> list[SessionListItem]:
