@@ -1,109 +1,160 @@
-"""The one way session files are opened: inside the session folder, no symlink anywhere on the
-way, regular files only, never blocking on a FIFO, sizes bounded.
+"""The one way to open a file of a session folder (the trust rule, DESIGN §9).
 
-Paths are `(session_root, rel)` with `rel` a relative POSIX path inside the session folder
-("actions.jsonl", "video/screen.mp4"). Each component is opened relative to the previous
-directory's fd with O_NOFOLLOW, so a symlink swapped in anywhere is refused rather than
-followed; the last component is opened O_NONBLOCK (a FIFO cannot hang us) and checked with
-fstat to be a regular file before anyone reads it.
-
-(This copy follows the API the trust-rule module publishes; the module on main replaces it.)
+A data folder is untrusted input: it may be synced, restored, hand-edited or written by another
+program. So every path inside a session folder is opened here, and only if:
+- it is a relative path that stays inside the folder (no absolute path, no `..`, no empty or
+  control-character component, no backslash);
+- no component is a symbolic link: each directory is opened with `O_NOFOLLOW` relative to the
+  previous one (`dir_fd`), so a link swapped in between a check and an open is refused too;
+- the last component is a regular file (`S_ISREG` on the open descriptor); it is opened
+  `O_NONBLOCK`, so a FIFO can never block, and the flag is cleared once the file is known regular;
+- reads are bounded by the caller's size limit.
+Nothing here follows a link, and nothing outside the session folder is read, written, truncated or
+deleted because of what is inside it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import stat
-from pathlib import Path
-from typing import BinaryIO, TextIO
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO, TextIO, cast
 
-MAX_REL_LENGTH = 512
+# A session folder holds a handful of fixed names and screenshots; nothing longer is ours.
+MAX_REL_LENGTH = 255
+MAX_DEPTH = 4
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FILE_FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+_MODE_FLAGS = {
+    "rb": os.O_RDONLY,
+    "r": os.O_RDONLY,
+    "r+b": os.O_RDWR,
+    "ab": os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+    "a": os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+    "wb": os.O_WRONLY | os.O_CREAT,
+    "w": os.O_WRONLY | os.O_CREAT,
+    "xb": os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+}
 
 
 class UnsafeFile(OSError):
-    """A session file that must not be opened; str() is one plain sentence."""
+    """A session path that breaks the trust rule; str() is one plain sentence."""
 
-    def __init__(self, rel: str, what: str) -> None:
-        super().__init__(f"The session file {rel[:120]} {what}.")
-        self.rel = rel
-        self.what = what
+    def __init__(self, sentence: str, err: int = errno.EPERM) -> None:
+        super().__init__(err, sentence)
+        self.sentence = sentence
 
     def __str__(self) -> str:
-        return str(self.args[0])
+        return self.sentence
 
 
-def check_rel(rel: str) -> str:
-    """`rel` normalised; UnsafeFile when it could leave the folder or is not a plain name."""
-    if not rel or len(rel) > MAX_REL_LENGTH:
-        raise UnsafeFile(rel or "(empty)", "has an empty or too long name")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in rel) or "\\" in rel:
-        raise UnsafeFile(repr(rel)[1:-1], "has control characters or backslashes in its name")
-    if rel.startswith("/"):
-        raise UnsafeFile(rel, "is an absolute path")
-    parts = [part for part in rel.split("/") if part not in ("", ".")]
-    if not parts:
-        raise UnsafeFile(rel, "names no file")
-    if ".." in parts:
-        raise UnsafeFile(rel, "points outside the session folder")
+def check_rel(rel: str | PurePosixPath) -> str:
+    """The normalised relative path, or UnsafeFile when it could leave the folder."""
+    text = str(rel)
+    shown = _shown(text)
+    if not text or len(text) > MAX_REL_LENGTH:
+        raise UnsafeFile(f"The path '{shown}' is empty or too long for a session file.")
+    if "\\" in text or any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise UnsafeFile(f"The path '{shown}' contains characters a session file never has.")
+    if text.startswith("/"):
+        raise UnsafeFile(f"The path '{shown}' is absolute; session files are inside their folder.")
+    parts = text.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        raise UnsafeFile(f"The path '{shown}' leaves or skips around the session folder.")
+    if len(parts) > MAX_DEPTH:
+        raise UnsafeFile(f"The path '{shown}' is nested deeper than any session file.")
     return "/".join(parts)
 
 
+def _shown(text: str) -> str:
+    clean = "".join(ch if ch.isprintable() else "?" for ch in text[:80])
+    return clean + ("…" if len(text) > 80 else "")
+
+
 def check_session_root(root: Path) -> None:
+    """UnsafeFile unless `root` itself is a real directory (not a link to one)."""
     try:
         info = os.lstat(root)
     except FileNotFoundError:
         raise
     if stat.S_ISLNK(info.st_mode):
-        raise UnsafeFile(root.name, "folder is a symbolic link")
+        raise UnsafeFile(f"The session folder {root.name} is a symbolic link, which is not followed.")
     if not stat.S_ISDIR(info.st_mode):
-        raise UnsafeFile(root.name, "folder is not a directory")
+        raise UnsafeFile(f"The session folder {root.name} is not a folder.")
 
 
-def _open_dir_fd(root: Path, parts: list[str], create: bool = False) -> int:
-    check_session_root(root)
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+def _open_root(root: Path) -> int:
     try:
-        for part in parts:
-            if create:
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(part, 0o700, dir_fd=fd)
-            try:
-                child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
-                                dir_fd=fd)
-            except OSError as exc:
-                if exc.errno in (40, 20):  # ELOOP (a symlink), ENOTDIR
-                    raise UnsafeFile(part, "is a symbolic link or not a folder") from exc
-                raise
-            os.close(fd)
-            fd = child
-        return fd
-    except BaseException:
-        os.close(fd)
+        return os.open(root, _DIR_FLAGS)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            check_session_root(root)
         raise
 
 
-def open_fd(root: Path, rel: str, flags: int = os.O_RDONLY, create_mode: int = 0o600) -> int:
-    rel = check_rel(rel)
-    *dirs, name = rel.split("/")
-    dir_fd = _open_dir_fd(root, dirs)
+@contextlib.contextmanager
+def _parent_fd(root: Path, rel: str, create_dirs: bool = False) -> Iterator[tuple[int, str]]:
+    """(fd of the folder holding rel's last component, that component), walked without links."""
+    parts = check_rel(rel).split("/")
+    fd = _open_root(root)
     try:
-        try:
-            fd = os.open(name, flags | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, create_mode,
-                         dir_fd=dir_fd)
-        except OSError as exc:
-            if exc.errno == 40:  # ELOOP
-                raise UnsafeFile(rel, "is a symbolic link") from exc
-            if exc.errno == 6:  # ENXIO: a FIFO without a writer, opened for writing
-                raise UnsafeFile(rel, "is not a regular file") from exc
-            raise
+        for index, part in enumerate(parts[:-1]):
+            if create_dirs:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(part, DIR_MODE, dir_fd=fd)
+            try:
+                next_fd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    where = "/".join(parts[: index + 1])
+                    raise UnsafeFile(
+                        f"{where} in session {root.name} is a symbolic link or not a folder, "
+                        "which is not followed.", exc.errno) from exc
+                raise
+            os.close(fd)
+            fd = next_fd
+        yield fd, parts[-1]
     finally:
-        os.close(dir_fd)
+        os.close(fd)
+
+
+def _refuse_kind(info: os.stat_result, rel: str, root: Path) -> None:
+    if stat.S_ISREG(info.st_mode):
+        return
+    kind = ("a symbolic link" if stat.S_ISLNK(info.st_mode)
+            else "a folder" if stat.S_ISDIR(info.st_mode)
+            else "a FIFO" if stat.S_ISFIFO(info.st_mode)
+            else "not a regular file")
+    raise UnsafeFile(f"{rel} in session {root.name} is {kind}; only regular files are opened.")
+
+
+def open_fd(root: Path, rel: str, flags: int = os.O_RDONLY, create_mode: int = FILE_MODE,
+            create_dirs: bool = False) -> int:
+    """An fd of the regular file `rel` inside `root`, opened without following any link."""
+    if flags & os.O_TRUNC:
+        # Truncating before the kind is known could cut a file the rule must not touch.
+        raise ValueError("open_fd never truncates on open; use truncate() after checking")
+    with _parent_fd(root, rel, create_dirs) as (parent, name):
+        try:
+            fd = os.open(name, flags | _FILE_FLAGS, create_mode, dir_fd=parent)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENXIO, errno.EISDIR, errno.EWOULDBLOCK):
+                with contextlib.suppress(OSError):
+                    _refuse_kind(os.stat(name, dir_fd=parent, follow_symlinks=False), rel, root)
+                raise UnsafeFile(f"{rel} in session {root.name} cannot be opened safely "
+                                 f"({exc.strerror}).", exc.errno) from exc
+            raise
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise UnsafeFile(rel, "is not a regular file")
+        _refuse_kind(os.fstat(fd), rel, root)
+        # Known regular now: blocking reads and writes behave as usual.
         os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)
@@ -111,80 +162,86 @@ def open_fd(root: Path, rel: str, flags: int = os.O_RDONLY, create_mode: int = 0
     return fd
 
 
-_MODES = {
-    "rb": os.O_RDONLY,
-    "ab": os.O_WRONLY | os.O_APPEND | os.O_CREAT,
-    "r+b": os.O_RDWR,
-    "wb": os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
-}
+def open_binary(root: Path, rel: str, mode: str = "rb", create_dirs: bool = False) -> BinaryIO:
+    flags = _MODE_FLAGS[mode]
+    fd = open_fd(root, rel, flags, create_dirs=create_dirs)
+    if mode == "wb":
+        os.ftruncate(fd, 0)
+    return cast(BinaryIO, os.fdopen(fd, mode))
 
 
-def open_binary(root: Path, rel: str, mode: str = "rb") -> BinaryIO:
-    if mode not in _MODES:
-        raise ValueError(f"unsupported mode {mode!r}")
-    fd = open_fd(root, rel, _MODES[mode])
-    return os.fdopen(fd, mode)  # type: ignore[return-value]
-
-
-def open_text(root: Path, rel: str, mode: str = "r") -> TextIO:
-    if mode not in ("r", "a"):
-        raise ValueError(f"unsupported mode {mode!r}")
-    fd = open_fd(root, rel, os.O_RDONLY if mode == "r" else os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-    return os.fdopen(fd, mode, encoding="utf-8")  # type: ignore[return-value]
+def open_text(root: Path, rel: str, mode: str = "r", encoding: str = "utf-8",
+              create_dirs: bool = False) -> TextIO:
+    flags = _MODE_FLAGS[mode]
+    fd = open_fd(root, rel, flags, create_dirs=create_dirs)
+    if mode == "w":
+        os.ftruncate(fd, 0)
+    return cast(TextIO, os.fdopen(fd, mode, encoding=encoding))
 
 
 def read_bytes(root: Path, rel: str, max_bytes: int) -> bytes:
-    with open_binary(root, rel) as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size > max_bytes:
-            raise UnsafeFile(rel, f"is too large ({size} bytes, at most {max_bytes})")
+    """The whole file, or UnsafeFile when it is larger than `max_bytes`."""
+    fd = open_fd(root, rel)
+    with os.fdopen(fd, "rb") as handle:
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise UnsafeFile(rel, f"is too large (more than {max_bytes} bytes)")
+        raise UnsafeFile(f"{rel} in session {root.name} is larger than any file sessionrec writes "
+                         f"({max_bytes:,} bytes at most).", errno.EFBIG)
     return data
 
 
 def stat_regular(root: Path, rel: str) -> os.stat_result | None:
-    rel = check_rel(rel)
-    *dirs, name = rel.split("/")
+    """lstat of `rel`: None when missing, UnsafeFile when it or a folder on the way is not plain."""
     try:
-        dir_fd = _open_dir_fd(root, dirs)
-    except FileNotFoundError:
+        with _parent_fd(root, rel) as (parent, name):
+            info = os.stat(name, dir_fd=parent, follow_symlinks=False)
+    except (FileNotFoundError, NotADirectoryError):
         return None
-    try:
-        try:
-            info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-        except FileNotFoundError:
-            return None
-    finally:
-        os.close(dir_fd)
-    if stat.S_ISLNK(info.st_mode):
-        raise UnsafeFile(rel, "is a symbolic link")
-    if not stat.S_ISREG(info.st_mode):
-        raise UnsafeFile(rel, "is not a regular file")
+    _refuse_kind(info, rel, root)
     return info
 
 
-def list_files(root: Path, rel_dir: str) -> list[str]:
-    parts = check_rel(rel_dir).split("/")
+def is_regular(root: Path, rel: str) -> bool:
+    """True only for a regular file reached without links; never raises."""
     try:
-        dir_fd = _open_dir_fd(root, parts)
+        return stat_regular(root, rel) is not None
+    except OSError:
+        return False
+
+
+def exists_any(root: Path, rel: str) -> bool:
+    """Whether anything (file, folder, link, FIFO) sits at `rel`; never follows, never raises."""
+    try:
+        with _parent_fd(root, rel) as (parent, name):
+            os.stat(name, dir_fd=parent, follow_symlinks=False)
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def list_files(root: Path, rel_dir: str) -> list[str]:
+    """Names of the regular, non-hidden files in a sub-folder, sorted; [] when it is missing."""
+    check_rel(rel_dir)
+    try:
+        fd = _open_subdir(root, rel_dir)
     except FileNotFoundError:
         return []
     try:
         names = []
-        for name in os.listdir(dir_fd):
+        for name in os.listdir(fd):
             if name.startswith("."):
                 continue
-            try:
-                info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            if stat.S_ISREG(info.st_mode):
-                names.append(name)
+            with contextlib.suppress(OSError):
+                if stat.S_ISREG(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode):
+                    names.append(name)
         return sorted(names)
     finally:
-        os.close(dir_fd)
+        os.close(fd)
+
+
+def _open_subdir(root: Path, rel_dir: str) -> int:
+    with _parent_fd(root, rel_dir + "/x") as (parent, _):
+        return os.dup(parent)
 
 
 def truncate(root: Path, rel: str, size: int) -> None:
@@ -195,35 +252,36 @@ def truncate(root: Path, rel: str, size: int) -> None:
         os.close(fd)
 
 
-def unlink(root: Path, rel: str) -> None:
-    rel = check_rel(rel)
-    *dirs, name = rel.split("/")
-    dir_fd = _open_dir_fd(root, dirs)
+def unlink(root: Path, rel: str, missing_ok: bool = True) -> None:
+    """Remove `rel` (a file or a link, never what a link points to)."""
     try:
-        os.unlink(name, dir_fd=dir_fd)
-    finally:
-        os.close(dir_fd)
+        with _parent_fd(root, rel) as (parent, name):
+            info = os.stat(name, dir_fd=parent, follow_symlinks=False)
+            if stat.S_ISDIR(info.st_mode):
+                raise UnsafeFile(f"{rel} in session {root.name} is a folder, not a file.")
+            os.unlink(name, dir_fd=parent)
+    except FileNotFoundError:
+        if not missing_ok:
+            raise
 
 
-def write_atomic(root: Path, rel: str, data: bytes, mode: int = 0o600) -> None:
-    rel = check_rel(rel)
-    *dirs, name = rel.split("/")
-    dir_fd = _open_dir_fd(root, dirs)
-    tmp = f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode,
-                     dir_fd=dir_fd)
+def write_atomic(root: Path, rel: str, data: bytes, mode: int = FILE_MODE) -> None:
+    """Replace `rel` with `data` through a temp file in the same folder (flush, fsync, rename)."""
+    with _parent_fd(root, rel, create_dirs=True) as (parent, name):
+        tmp = f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     mode, dir_fd=parent)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+                os.fchmod(handle.fileno(), mode)
+            # rename over a link replaces the link itself, never its target.
+            os.replace(tmp, name, src_dir_fd=parent, dst_dir_fd=parent)
         except BaseException:
             with contextlib.suppress(OSError):
-                os.unlink(tmp, dir_fd=dir_fd)
+                os.unlink(tmp, dir_fd=parent)
             raise
         with contextlib.suppress(OSError):
-            os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+            os.fsync(parent)
