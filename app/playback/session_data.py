@@ -180,6 +180,9 @@ def load_viewer_session(data_dir: Path, session_id: str) -> ViewerSession:
             "Copy a link to it from the session's card, or run: sessionrec link " + session_id)
         return session
 
+    if meta is not None and meta.ended_at is None:
+        session.notes.append("This session is still being recorded, or was interrupted and is not "
+                             "finished yet: what was written so far is shown.")
     _load_actions_and_frames(session, meta)
     session.screenshots = list_screenshots(root)
     if session.problem is None and not session.actions and session.video_rel is None:
@@ -209,9 +212,7 @@ def _load_actions_and_frames(session: ViewerSession, meta: SessionMeta | None) -
             session.notes.append(f"{bad + bad_times} lines of {FRAMES_FILE} could not be read.")
     except FileNotFoundError:
         if session.video_rel is not None:
-            session.frames_from_video = True
-            session.notes.append(f"{FRAMES_FILE} is missing: frame times are taken from the video, "
-                                 "so actions may be off by a few tens of milliseconds.")
+            times = _times_from_video(session)
     except OSError as exc:
         session.state = "damaged"
         session.notes.append(f"{FRAMES_FILE} cannot be read: {exc}")
@@ -238,6 +239,27 @@ def _load_actions_and_frames(session: ViewerSession, meta: SessionMeta | None) -
     rebuild_timeline(session)
 
 
+def _times_from_video(session: ViewerSession) -> list[int]:
+    """Without frames.jsonl: the video's own frame times stand in (its first frame at 0, where
+    the session clock read a few tens of ms)."""
+    from app.playback.decoder import VideoUnreadable, video_pts_ms
+
+    assert session.video_rel is not None
+    try:
+        times = video_pts_ms(session.root, session.video_rel)
+    except (VideoUnreadable, OSError) as exc:
+        session.notes.append(f"{FRAMES_FILE} is missing and the video cannot be read ({exc}).")
+        return []
+    except Exception as exc:  # PyAV's demux errors on a damaged file
+        session.notes.append(f"{FRAMES_FILE} is missing and the video cannot be read "
+                             f"({type(exc).__name__}).")
+        return []
+    session.frames_from_video = True
+    session.notes.append(f"{FRAMES_FILE} is missing: frame times are taken from the video, so "
+                         "actions may be off by a few tens of milliseconds.")
+    return times
+
+
 def rebuild_timeline(session: ViewerSession) -> None:
     """(Re)build the rows; called again once a video-derived frame index is known."""
     meta = session.meta
@@ -258,9 +280,3 @@ def rebuild_timeline(session: ViewerSession) -> None:
                 "“after the end of the video”)."))
         else:
             session.notes.insert(0, f"This recording was interrupted and recovered; its video ends at {end}.")
-
-
-def set_frames_from_video(session: ViewerSession, pts_ms: list[int]) -> None:
-    """Without frames.jsonl: the video's own frame times (from 0) stand in for capture times."""
-    session.frames = FrameIndex(tuple(pts_ms))
-    rebuild_timeline(session)

@@ -70,12 +70,8 @@ def _source_frame(root: Path) -> Any:
     shots = list_screenshots(root)
     ordered = [s for s in shots if s.kind == "periodic"]
     for shot in ordered[:3]:
-        try:
-            return decode_png(session_files.read_bytes(root, shot.rel, MAX_SCREENSHOT_BYTES))
-        except (OSError, ValueError) as exc:
-            log.info("thumbnail: screenshot %s unusable: %s", shot.rel, exc)
-        except Exception as exc:  # PyAV's decode errors
-            log.info("thumbnail: screenshot %s unusable: %s", shot.rel, exc)
+        if (frame := _screenshot(root, shot.rel)) is not None:
+            return frame
     meta_video = _video_rel(root)
     if meta_video is not None:
         try:
@@ -91,12 +87,18 @@ def _source_frame(root: Path) -> Any:
                 log.info("thumbnail: video unusable: %s", exc)
             finally:
                 decoder.close()
-    for shot in (s for s in shots if s.kind == "click"):
-        try:
-            return decode_png(session_files.read_bytes(root, shot.rel, MAX_SCREENSHOT_BYTES))
-        except Exception as exc:
-            log.info("thumbnail: screenshot %s unusable: %s", shot.rel, exc)
+    for shot in [s for s in shots if s.kind == "click"][:3]:
+        if (frame := _screenshot(root, shot.rel)) is not None:
+            return frame
     return None
+
+
+def _screenshot(root: Path, rel: str) -> Any:
+    try:
+        return decode_png(session_files.read_bytes(root, rel, MAX_SCREENSHOT_BYTES))
+    except Exception as exc:  # unsafe, unreadable or not a PNG (PyAV raises its own errors)
+        log.info("thumbnail: screenshot %s unusable: %s", rel, exc)
+        return None
 
 
 def _video_rel(root: Path) -> str | None:
