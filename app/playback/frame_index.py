@@ -37,6 +37,17 @@ class FrameIndex:
             return 0
         return self.times[max(0, min(index, len(self.times) - 1))]
 
+    def shown_until(self, index: int) -> int:
+        """The last session ms at which frame `index` is still the one on screen (the next frame's
+        time minus 1; the last frame counts for one more frame interval)."""
+        if not self.times:
+            return 0
+        index = max(0, min(index, len(self.times) - 1))
+        if index + 1 < len(self.times):
+            return max(self.times[index], self.times[index + 1] - 1)
+        step = self.times[-1] - self.times[-2] if len(self.times) > 1 else 100
+        return self.times[-1] + max(step, 1) - 1
+
     def video_ms_of(self, index: int) -> int:
         return self.t_of(index) - self.offset_ms
 

@@ -216,8 +216,15 @@ class SessionViewer(QWidget):
         end = self.session.frames.last_t if self.session else frame.t_ms
         self.time_label.setText(f"{format_session_time(frame.t_ms)} / {format_session_time(end)}")
         if self.session is not None:
-            self.timeline.set_current_row(self.session.timeline.row_at(frame.t_ms))
+            self.timeline.set_current_row(self.current_row_for(frame))
         self.frameShown.emit(frame)
+
+    def current_row_for(self, frame: ShownFrame) -> int | None:
+        """The timeline row of the moment a frame shows: the last action before the next frame."""
+        assert self.session is not None
+        frames = self.session.frames
+        moment = frames.shown_until(frame.index) if frames.count else frame.t_ms
+        return self.session.timeline.row_at(moment)
 
     def _video_failed(self, sentence: str) -> None:
         text = f"{sentence} The session's actions are still listed beside."

@@ -132,6 +132,7 @@ def test_frame_index_maps_video_time_and_session_time() -> None:
     assert frames.index_of_video_ms(201) == 2 and frames.index_of_video_ms(199.6) == 2
     assert frames.index_of_video_ms(-5) == 0 and frames.index_of_video_ms(9999) == 3
     assert frames.t_of(99) == 337 and FrameIndex(()).index_at(5) == 0
+    assert frames.shown_until(0) == 136 and frames.shown_until(3) == 435
 
 
 def test_session_time_format() -> None:
