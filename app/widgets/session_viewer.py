@@ -56,6 +56,8 @@ class SessionViewer(QWidget):
         self.current: ShownFrame | None = None
         self.playing = False
         self.last_request = 0
+        self._row_request: tuple[int, int] | None = None  # (seek request, the row it was for)
+        self.closing = False  # closed (and maybe deleted): late results from threads are dropped
         self.setWindowTitle(f"Session {session_id} — sessionrec")
         self.setWindowIcon(icon("app"))
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
@@ -160,10 +162,14 @@ class SessionViewer(QWidget):
                           self._load_failed, name="sessionrec-viewer-load")
 
     def _load_failed(self, exc: BaseException) -> None:
+        if self.closing:
+            return
         self.video.set_message(f"The session could not be read ({type(exc).__name__}: {exc}).")
         self.loaded.emit()
 
     def _loaded(self, session: ViewerSession) -> None:
+        if self.closing:
+            return
         self.session = session
         if session.problem:
             self.video.set_message(session.problem)
@@ -216,7 +222,13 @@ class SessionViewer(QWidget):
         end = self.session.frames.last_t if self.session else frame.t_ms
         self.time_label.setText(f"{format_session_time(frame.t_ms)} / {format_session_time(end)}")
         if self.session is not None:
-            self.timeline.set_current_row(self.current_row_for(frame))
+            pinned = self._row_request
+            if pinned is not None and pinned[0] == frame.request:
+                # The frame of a row someone picked: that row stays highlighted (an action's frame
+                # can be a little older than the action, when the encoder was a frame behind).
+                self.timeline.set_current_row(pinned[1])
+            else:
+                self.timeline.set_current_row(self.current_row_for(frame))
         self.frameShown.emit(frame)
 
     def current_row_for(self, frame: ShownFrame) -> int | None:
@@ -256,7 +268,7 @@ class SessionViewer(QWidget):
             return
         self.timeline.set_current_row(row)
         entry = self.session.timeline.rows[row]
-        self.seek_to_frame(entry.frame)
+        self._row_request = (self.seek_to_frame(entry.frame), row)
 
     def seek_to_t(self, t_ms: int) -> int:
         if self.session is None:
@@ -320,6 +332,7 @@ class SessionViewer(QWidget):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
+        self.closing = True
         self.strip.stop()
         if self.worker is not None:
             self.worker.stop()

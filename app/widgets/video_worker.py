@@ -167,6 +167,7 @@ class _Player:
         self.playing = False
         self.speed = 1.0
         self.current: Any = None  # the av.VideoFrame on screen
+        self.current_request = 0  # the seek request it answered (0: playback)
         self.next_due = 0.0  # monotonic time the next playback frame is due
         self.last_emit = 0.0
         # Session time of frame 0 as the video shows it: frames.jsonl's first time, confirmed
@@ -245,13 +246,15 @@ class _Player:
             elif command.kind == "size":
                 self.box = command.value
                 if self.current is not None and not self.playing:
-                    self.worker._emit(self.shown(self.current, 0), force=True)
+                    # The same frame again at the new size: it still answers the same request.
+                    self.worker._emit(self.shown(self.current, self.current_request), force=True)
 
     def _seek(self, index: int, request: int) -> None:
-        frame = self.decoder.seek(self.video_ms_of(index))
+        frame = self.decoder.seek(self.video_ms_of(index)) or self.current
         if frame is None:
             return
         self.current = frame
+        self.current_request = request
         self.worker._emit(self.shown(frame, request), force=True)
         self.next_due = time.monotonic() + self._gap_after(frame)
 
@@ -265,6 +268,7 @@ class _Player:
             frame = self.decoder.next_frame()
             if frame is not None:
                 self.current = frame
+                self.current_request = request
                 self.worker._emit(self.shown(frame, request), force=True)
             return
         self._seek(target, request)
@@ -286,6 +290,7 @@ class _Player:
             self.worker.signal(self.worker.playingChanged, False)
             return
         self.current = frame
+        self.current_request = 0
         due = self.next_due
         self.next_due = due + self._gap_after(frame)
         now = time.monotonic()

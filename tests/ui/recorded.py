@@ -79,7 +79,8 @@ def decoded_pts_ms(video: Path) -> list[float]:
     """Every frame's pts in ms, decoded independently of the viewer."""
     with av.open(str(video)) as container:
         stream = container.streams.video[0]
-        return [float(frame.pts * stream.time_base) * 1000 for frame in container.decode(stream)]
+        base = stream.time_base or 1
+        return [float((frame.pts or 0) * base) * 1000 for frame in container.decode(stream)]
 
 
 def fragment_offsets(video: Path) -> list[int]:

@@ -44,8 +44,14 @@ def open_viewer(qtbot: QtBot, data_dir: Path, session_id: str, wait_frame: bool 
 
 def shown_after(qtbot: QtBot, viewer: SessionViewer, request: int) -> ShownFrame:
     assert request > 0
-    qtbot.waitUntil(lambda: viewer.current is not None and viewer.current.request == request,
-                    timeout=10_000)
+    try:
+        qtbot.waitUntil(lambda: viewer.current is not None and viewer.current.request == request,
+                        timeout=10_000)
+    except Exception as exc:
+        current = viewer.current
+        raise AssertionError(f"no frame for request {request}: current "
+                             f"{current and (current.request, current.index)}, message "
+                             f"{viewer.video.message!r}, worker {viewer.worker}") from exc
     assert viewer.current is not None
     return viewer.current
 
@@ -59,7 +65,8 @@ def expected_rows(actions: list[dict]) -> list[tuple[int, str]]:
 
     def flush() -> None:
         if scroll:
-            rows.append((scroll[0]["t"], f"Scrolled down {len(scroll)} at {scroll[0]['x']}, {scroll[0]['y']}"))
+            first = scroll[0]
+            rows.append((first["t"], f"Scrolled down {len(scroll)} at {first['x']}, {first['y']}"))
             scroll.clear()
         if keys:
             text = "".join("⏎" if k["key"] == "enter" else k["key"] for k in keys)

@@ -130,7 +130,7 @@ def test_copy_link_only_for_an_uploaded_session_with_a_key() -> None:
     assert done.copy_link and done.visible_actions() == ["copy_link", "play", "open_folder", "delete"]
     assert not card_buttons(item("done"), True).copy_link_shown  # no key recorded: nothing to sign
     for status in ("not_uploaded", "pending", "uploading", "failed"):
-        assert not card_buttons(item(status, s3_key="a/b.zip"), True).copy_link_shown  # type: ignore[arg-type]
+        assert not card_buttons(item(status, s3_key="a/b.zip"), True).copy_link_shown
     unconfigured = card_buttons(item("done", s3_key="a/b.zip"), config_valid=False)
     assert not unconfigured.copy_link and "copy_link" in unconfigured.visible_actions()
     assert "Configure S3 in Settings first" in (unconfigured.blocked_reason("copy_link") or "")

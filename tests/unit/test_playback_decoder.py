@@ -27,7 +27,7 @@ def video(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, FrameIndex]:
 def keyframe_pts(path: Path) -> list[float]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        return [float(p.pts * stream.time_base) * 1000 for p in container.demux(stream)
+        return [float((p.pts or 0) * (stream.time_base or 1)) * 1000 for p in container.demux(stream)
                 if p.is_keyframe and p.size]
 
 
