@@ -98,6 +98,8 @@ class MainWindow(QMainWindow):
         self.record_bar = RecordBar(self)
         self.recording_page = self._build_recording_page()
         self.session_view = SessionListView(self.model, self)
+        self.session_view.list.verticalScrollBar().valueChanged.connect(
+            lambda _value: self.thumbnails.hold_off())
         self.settings_page, self.settings_layout = self._build_settings_page()
         for page in (self.recording_page, self.session_view, self.settings_page):
             self.stack.addWidget(page)

@@ -45,7 +45,7 @@ class ScreenshotStrip(QListWidget):
         self.setUniformItemSizes(True)
         self.setHorizontalScrollMode(QListView.ScrollMode.ScrollPerPixel)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setFixedHeight(ICON_BOX[1] + self.fontMetrics().height() * 2 + 28)
+        self.setFixedHeight(ICON_BOX[1] + self.fontMetrics().height() + 22)
         self.setAccessibleName("Screenshots")
         self.shots: list[Screenshot] = []
         self._cancel = threading.Event()
@@ -64,7 +64,7 @@ class ScreenshotStrip(QListWidget):
         placeholder = QPixmap(*ICON_BOX)
         placeholder.fill(Qt.GlobalColor.darkGray)
         for shot in self.shots:
-            label = f"{format_session_time(shot.t_ms)} · {'click' if shot.kind == 'click' else 'every N s'}"
+            label = f"{format_session_time(shot.t_ms)} · {'click' if shot.kind == 'click' else 'periodic'}"
             item = QListWidgetItem(QIcon(placeholder), label)
             item.setToolTip(f"{shot.rel}\nframe {shot.frame}, {format_session_time(shot.t_ms)}")
             self.addItem(item)

@@ -271,8 +271,8 @@ class SessionCardDelegate(QStyledItemDelegate):
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
             painter.drawPixmap(target, pixmap)
         else:
-            words = "files removed" if not item.has_local_files else \
-                "no picture" if not item.has_video and not item.screenshot_count else ""
+            words = "files removed" if not item.has_local_files else "no picture" \
+                if item.damaged or (not item.has_video and not item.screenshot_count) else ""
             if words:
                 painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
                 painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, words)

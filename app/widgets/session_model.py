@@ -74,10 +74,14 @@ class SessionListModel(QAbstractListModel):
         self._summary = Summary()
         self._thumbnails: ThumbnailCache | None = None
 
-    def set_thumbnails(self, cache: ThumbnailCache) -> None:
-        """Cards show pictures from `cache`; each arriving picture repaints its one card."""
+    def set_thumbnails(self, cache: ThumbnailCache | None) -> None:
+        """Cards show pictures from `cache` (None: no pictures); each arriving picture repaints its
+        one card."""
+        if self._thumbnails is not None:
+            self._thumbnails.ready.disconnect(self._thumbnail_ready)
         self._thumbnails = cache
-        cache.ready.connect(self._thumbnail_ready)
+        if cache is not None:
+            cache.ready.connect(self._thumbnail_ready)
 
     def _thumbnail_ready(self, session_id: str) -> None:
         row = self._row_of.get(session_id)

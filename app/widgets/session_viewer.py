@@ -215,7 +215,8 @@ class SessionViewer(QWidget):
         if self.worker is not None:
             self.worker.frame_consumed()
         self.current = frame
-        self.video.set_frame(frame)
+        frames = self.session.frames if self.session else None
+        self.video.set_frame(frame, frames.shown_until(frame.index) if frames and frames.count else None)
         self.seek_bar.blockSignals(True)
         self.seek_bar.setValue(frame.t_ms)
         self.seek_bar.blockSignals(False)
@@ -234,9 +235,7 @@ class SessionViewer(QWidget):
     def current_row_for(self, frame: ShownFrame) -> int | None:
         """The timeline row of the moment a frame shows: the last action before the next frame."""
         assert self.session is not None
-        frames = self.session.frames
-        moment = frames.shown_until(frame.index) if frames.count else frame.t_ms
-        return self.session.timeline.row_at(moment)
+        return self.session.timeline.row_at(self.video.moment_ms)
 
     def _video_failed(self, sentence: str) -> None:
         text = f"{sentence} The session's actions are still listed beside."

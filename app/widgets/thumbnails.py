@@ -10,8 +10,11 @@ cache file when needed again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 
@@ -25,6 +28,9 @@ from app.playback.thumbnail import thumbnail_for
 log = logging.getLogger(__name__)
 
 MAX_WAITING = 64  # requests beyond this are forgotten (oldest first); painting asks again
+# Making a picture (decoding a 1080p PNG) waits until the list has been still this long: while
+# someone scrolls, that work would compete with painting for the CPU and the GIL.
+HOLD_OFF_S = 0.25
 
 
 class _Relay(QObject):
@@ -48,6 +54,7 @@ class ThumbnailCache(QObject):
         self._relay = _Relay(self)
         self._relay.done.connect(self._done)
         self._thread: threading.Thread | None = None
+        self._quiet_after = 0.0  # monotonic time before which nothing new is made
         self.made = 0  # pictures delivered (tests and the bench read it)
 
     def get(self, item: SessionListItem) -> QPixmap | None:
@@ -79,7 +86,20 @@ class ThumbnailCache(QObject):
                                             daemon=True)
             self._thread.start()
 
+    def hold_off(self) -> None:
+        """The list is moving (scrolling): make no new pictures until it has been still a moment.
+        Cached ones are still read (cheap)."""
+        self._quiet_after = time.monotonic() + HOLD_OFF_S
+
+    def _wait_until_quiet(self) -> None:
+        while not self._stop.is_set() and (wait := self._quiet_after - time.monotonic()) > 0:
+            self._stop.wait(wait)
+
     def _run(self) -> None:
+        if hasattr(os, "setpriority"):
+            # Linux takes a thread id here: this thread yields the CPU to the window's.
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         root = sessions_root(self.data_dir)
         while not self._stop.is_set():
             with self._cond:
@@ -90,7 +110,10 @@ class ThumbnailCache(QObject):
                 session_id, make = self._waiting.pop()  # newest first: the cards on screen now
             image: QImage | None = None
             try:
-                data = thumbnail_for(root / session_id, make=make)
+                data = thumbnail_for(root / session_id, make=False)
+                if data is None and make:
+                    self._wait_until_quiet()
+                    data = thumbnail_for(root / session_id, make=True)
                 if data is not None:
                     loaded = QImage.fromData(data)
                     image = None if loaded.isNull() else loaded

@@ -37,6 +37,9 @@ class VideoView(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.setAccessibleName("Session video")
         self.frame: ShownFrame | None = None
+        # The session time the overlay shows: the last moment the frame is on screen, so the
+        # pointer and captions include what happened until the next frame replaces it.
+        self.moment_ms = 0
         self.timeline: Timeline | None = None
         # The screen area the video shows (x, y, width, height), for mapping action positions.
         self.screen_rect: tuple[int, int, int, int] | None = None
@@ -54,8 +57,9 @@ class VideoView(QWidget):
         super().resizeEvent(event)
         self.sizeChanged.emit(self.device_box())
 
-    def set_frame(self, frame: ShownFrame) -> None:
+    def set_frame(self, frame: ShownFrame, moment_ms: int | None = None) -> None:
         self.frame = frame
+        self.moment_ms = frame.t_ms if moment_ms is None else moment_ms
         self.update()
 
     def set_message(self, text: str | None) -> None:
@@ -89,7 +93,7 @@ class VideoView(QWidget):
         if self.frame is not None:
             painter.drawImage(self.picture_rect(), self.frame.image)
             if self.show_overlay and self.timeline is not None:
-                self._paint_overlay(painter, self.frame.t_ms)
+                self._paint_overlay(painter, self.moment_ms)
         if self.message:
             self._paint_message(painter, self.message)
         painter.end()
