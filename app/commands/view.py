@@ -33,14 +33,17 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from app.desktop_entry import APP_ID
     from app.logs import setup_logging
     from app.widgets.icons import icon
     from app.widgets.session_viewer import SessionViewer
 
     setup_logging(ctx.data_dir)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    # The same WM_CLASS and desktop file name as the window, so the desktop shows its icon.
+    app = QApplication.instance() or QApplication([APP_ID])
     assert isinstance(app, QApplication)
-    app.setApplicationName("sessionrec")
+    app.setApplicationName(APP_ID)
+    app.setDesktopFileName(APP_ID)
     app.setWindowIcon(icon("app"))
     viewer = SessionViewer(ctx.data_dir, args.session_id)
     viewer.closed.connect(lambda _sid: app.quit())
