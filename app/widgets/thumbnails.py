@@ -60,12 +60,16 @@ class ThumbnailCache(QObject):
     def get(self, item: SessionListItem) -> QPixmap | None:
         """The card's picture if known; otherwise asks for it and returns None for now."""
         key = item.session_id
+        if not item.has_local_files:
+            # Its files (the cached picture with them) were removed after upload: none in memory either.
+            self._pixmaps.pop(key, None)
+            return None
         pixmap = self._pixmaps.get(key)
         if pixmap is not None:
             self._pixmaps.move_to_end(key)
             return pixmap
         state = (item.ended_at, item.has_local_files)
-        if self._none.get(key) == state or key in self._requested or not item.has_local_files:
+        if self._none.get(key) == state or key in self._requested:
             return None
         self._none.pop(key, None)
         # A recording in progress gets no picture yet; its cached one (if any) is still read.
