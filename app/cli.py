@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "retry": ("app.commands.retry", "retry a failed upload"),
     "cancel": ("app.commands.cancel", "cancel a pending or running upload"),
     "queue": ("app.commands.queue", "restore the upload queue from disk and run it"),
+    "view": ("app.commands.view", "watch a session: its video with the action timeline"),
+    "link": ("app.commands.link", "print a share link (presigned URL) to an uploaded session"),
     "demo-s3": ("app.commands.demo_s3", "start a local S3-compatible server and point config at it"),
     "install-desktop-entry": ("app.commands.install_desktop_entry",
                               "add sessionrec to the applications menu (--autostart: start at login)"),

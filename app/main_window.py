@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDesktopServices,
+    QGuiApplication,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
@@ -45,6 +52,7 @@ from app.sessions import (
     session_paths,
 )
 from app.widgets.background import run_in_background
+from app.widgets.card_state import card_buttons
 from app.widgets.hotkey import DEFAULT_HOTKEY, GlobalHotkey
 from app.widgets.icons import icon
 from app.widgets.record_bar import RecordBar
@@ -53,6 +61,8 @@ from app.widgets.recording_controller import RecordingController
 from app.widgets.recording_options import RecordingOptionsPanel
 from app.widgets.session_list import FILTERS, SessionListView
 from app.widgets.session_model import SessionListModel
+from app.widgets.session_viewer import SessionViewer
+from app.widgets.thumbnails import ThumbnailCache
 from app.widgets.tray import Tray
 
 log = logging.getLogger(__name__)
@@ -70,6 +80,8 @@ def gui_settings(data_dir: Path) -> QSettings:
 class MainWindow(QMainWindow):
     sessionsLoaded = Signal(int)  # number of sessions, each time the full list arrives
     closed = Signal()  # the window really closed (not hidden to the tray)
+    linkCopied = Signal(str)  # sessionId: its share link is on the clipboard
+    linkFailed = Signal(str, str)  # sessionId, sentence
 
     def __init__(self, data_dir: Path, recorder: RecordingController | None = None,
                  parent: QWidget | None = None) -> None:
@@ -85,6 +97,9 @@ class MainWindow(QMainWindow):
         self.confirm: Callable[[str, str], bool] = self._confirm
 
         self.model = SessionListModel(self)
+        self.thumbnails = ThumbnailCache(data_dir, self)
+        self.model.set_thumbnails(self.thumbnails)
+        self.viewers: dict[str, SessionViewer] = {}
         self.recorder = recorder or RecordingController(data_dir, parent=self)
         self.recorder.setParent(self)
 
@@ -93,6 +108,8 @@ class MainWindow(QMainWindow):
         self.record_bar = RecordBar(self)
         self.recording_page = self._build_recording_page()
         self.session_view = SessionListView(self.model, self)
+        self.session_view.list.verticalScrollBar().valueChanged.connect(
+            lambda _value: self.thumbnails.hold_off())
         self.settings_page, self.settings_layout = self._build_settings_page()
         for page in (self.recording_page, self.session_view, self.settings_page):
             self.stack.addWidget(page)
@@ -267,6 +284,10 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(str(exc), 8000)
         elif action == "delete":
             self.delete_session(item)
+        elif action == "play":
+            self.open_viewer(item)
+        elif action == "copy_link":
+            self.copy_link(session_id)
         elif self.queue is None:
             self.statusBar().showMessage("The upload queue is not running.", 5000)
         elif action == "upload":
@@ -275,6 +296,48 @@ class MainWindow(QMainWindow):
             self.queue.retry(session_id)
         elif action == "cancel":
             self.queue.cancel(session_id)
+
+    def open_viewer(self, item: SessionListItem) -> SessionViewer | None:
+        """Watch a session (one viewer window per session; a second request raises it)."""
+        reason = card_buttons(item, self.model.config_valid).play_blocked_reason
+        if reason:
+            self.statusBar().showMessage(reason, 5000)
+            return None
+        viewer = self.viewers.get(item.session_id)
+        if viewer is None:
+            viewer = SessionViewer(self.data_dir, item.session_id)
+            self.viewers[item.session_id] = viewer
+            viewer.closed.connect(lambda sid: self.viewers.pop(sid, None))
+            viewer.show()
+            viewer.start()
+        else:
+            viewer.showNormal()
+        viewer.raise_()
+        viewer.activateWindow()
+        return viewer
+
+    def copy_link(self, session_id: str, expires_s: int | None = None) -> None:
+        """Make a share link off the GUI thread and put it on the clipboard (never in a log)."""
+        from app.upload.share_link import DEFAULT_EXPIRES_S, LinkError, ShareLink, make_share_link
+
+        data_dir = self.data_dir
+        seconds = expires_s or DEFAULT_EXPIRES_S
+        self.statusBar().showMessage(f"Making a link to session {session_id}…", 3000)
+
+        def done(link: ShareLink) -> None:
+            QGuiApplication.clipboard().setText(link.url)
+            self.statusBar().showMessage(
+                f"A link to session {session_id} is on the clipboard. " + " ".join(link.notes()), 15_000)
+            self.linkCopied.emit(session_id)
+
+        def failed(exc: BaseException) -> None:
+            sentence = str(exc) if isinstance(exc, LinkError) else \
+                f"The link could not be made ({type(exc).__name__})."
+            self.statusBar().showMessage(sentence, 10_000)
+            self.linkFailed.emit(session_id, sentence)
+
+        run_in_background(lambda: make_share_link(data_dir, session_id, seconds), done, failed,
+                          name="sessionrec-share-link")
 
     def open_folder(self, folder: Path) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
@@ -292,6 +355,10 @@ class MainWindow(QMainWindow):
                 "This recording has not reached the bucket. Once deleted it is gone for good. "
                 "Delete it anyway?"):
             return
+        viewer = self.viewers.get(item.session_id)
+        if viewer is not None:
+            viewer.close()  # its decoder holds the video open
+        self.thumbnails.drop(item.session_id)
         self.model.set_note(item.session_id, "Deleting…")
 
         def done(_result: object) -> None:
@@ -536,6 +603,9 @@ class MainWindow(QMainWindow):
         self.close()
 
     def shutdown(self) -> None:
+        for viewer in list(self.viewers.values()):
+            viewer.close()
+        self.thumbnails.stop()
         self.hotkey.stop()
         self.tray.icon.hide()
         if self.queue is not None:

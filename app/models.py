@@ -155,6 +155,8 @@ class SessionListItem(JsonRecord):
     next_attempt_at: int | None = None
     recovered: bool = False
     has_local_files: bool = True
+    # The session folder holds a (non-empty) video file: the card offers Play.
+    has_video: bool = False
     s3_key: str | None = None
     # The state records a multipart upload the bucket still holds (a failed session keeps it
     # so that Retry resumes it; Cancel aborts it).

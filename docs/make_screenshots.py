@@ -1,9 +1,11 @@
 """Take the README screenshots of the real window on a private Xvfb (xcb platform, captured
 from the X server with QScreen.grabWindow):
 
-- docs/screenshot-sessions.png   the sessions view with a card in every state
+- docs/screenshot-sessions.png   the sessions view with a card in every state, with thumbnails
 - docs/screenshot-settings.png   the S3 settings with a validation error
 - docs/screenshot-recording.png  the recording view while recording the second of two monitors
+- docs/screenshot-viewer.png     the session viewer on that recording, at a click (its marker
+                                 on the video, its row highlighted in the timeline)
 
     python docs/make_screenshots.py
 """
@@ -86,6 +88,7 @@ def sessions_in_every_state(data_dir: Path) -> dict[str, str]:
                                           file_mtime_ns=failed_zip.st_mtime_ns))
     store.update(ids["done"], s3_key=f"sessions/workstation-7/{ids['done']}.zip")
     session_paths(data_dir, ids["damaged"]).meta.write_text('{"sessionId": truncated')
+    add_pictures(data_dir, [ids[k] for k in ("uploading", "pending", "not_uploaded", "failed", "done")])
     return ids
 
 
@@ -121,6 +124,25 @@ def demo_application() -> object:
     form.setGeometry(MONITOR_WIDTH, 0, MONITOR_WIDTH, MONITOR_HEIGHT)
     form.show()
     return form
+
+
+def add_pictures(data_dir: Path, session_ids: list[str]) -> None:
+    """A periodic screenshot per session (a painted desktop), so the cards get thumbnails the
+    way recorded sessions do (the app makes them from these)."""
+    import numpy as np
+
+    from app.recorder.png import encode_png
+    from app.sessions import session_paths
+    from bench.desktop_video import DesktopPainter
+
+    for n, session_id in enumerate(session_ids):
+        painter = DesktopPainter(10, busy=n % 2 == 1)
+        pixels = np.zeros((1080, 1920, 4), np.uint8)
+        pixels[:, :, 3] = 255
+        for i in range(0, 200 * (n % 3) + 40 + 7 * n):
+            painter(i, pixels)
+        shots = session_paths(data_dir, session_id).screenshots_dir
+        (shots / "periodic-000005000ms-f000050.png").write_bytes(encode_png(pixels))
 
 
 def main() -> None:
@@ -174,6 +196,16 @@ def run() -> None:
     services.start()
     while not ready or services.panel.loaded is None:
         pump(app, 0.05)
+    from app.widgets.session_model import Role
+
+    def pictures_shown() -> bool:
+        model = window.model
+        return all(model.index(r).data(Role.THUMBNAIL) is not None for r in range(model.rowCount())
+                   if not model.index(r).data(Role.ITEM).damaged)
+
+    deadline = time.monotonic() + 30
+    while not pictures_shown() and time.monotonic() < deadline:
+        pump(app, 0.1)
     item = window.model.item(ids["uploading"])
     assert item is not None
     total = item.file_size_bytes or 1
@@ -221,13 +253,34 @@ def run() -> None:
     pump(app, 3.0)
     grab(window, "screenshot-recording.png")
     demo.close()
-    done: list[int] = []
-    window.recorder.exportFinished.connect(lambda *_: done.append(1))
+    done: list[str] = []
+    window.recorder.exportFinished.connect(lambda session_id, _error: done.append(session_id))
     window.recorder.stop()
     while not done:
         pump(app, 0.05)
+    viewer_shot(app, data_dir, done[0])
     window.close()
     services.stop()
+
+
+def viewer_shot(app: object, data_dir: Path, session_id: str) -> None:
+    from app.widgets.session_viewer import SessionViewer
+
+    viewer = SessionViewer(data_dir, session_id)
+    viewer.resize(1240, 820)
+    viewer.show()
+    viewer.start()
+    while viewer.session is None or viewer.current is None:
+        pump(app, 0.05)
+    rows = viewer.session.timeline.rows
+    clicks = [n for n, row in enumerate(rows) if row.kind == "click"]
+    row = clicks[1] if len(clicks) > 1 else clicks[0]
+    viewer.seek_to_row(row)
+    while viewer.current.request != viewer.last_request:
+        pump(app, 0.05)
+    pump(app, 1.0)
+    grab(viewer, "screenshot-viewer.png")
+    viewer.close()
 
 
 if __name__ == "__main__":

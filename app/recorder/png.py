@@ -11,6 +11,7 @@ hundred KB of memory and ~30 ms at 1080p, and the files came out smaller than FF
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 from typing import Any, BinaryIO
@@ -49,3 +50,10 @@ def write_png(handle: BinaryIO, pixels: Any) -> None:
             _chunk(handle, b"IDAT", data)
     _chunk(handle, b"IDAT", compressor.flush())
     _chunk(handle, b"IEND", b"")
+
+
+def encode_png(pixels: Any) -> bytes:
+    """`write_png` into memory (thumbnails and test pictures; screenshots stream to disk)."""
+    buffer = io.BytesIO()
+    write_png(buffer, pixels)
+    return buffer.getvalue()

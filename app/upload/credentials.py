@@ -280,10 +280,13 @@ def payload_signing_redundant(config: UploadConfig) -> bool:
     return parts.scheme == "http" and is_loopback_host(parts.hostname or "")
 
 
-def make_s3_client(data_dir: Path, config: UploadConfig, secrets: StoredSecrets | None = None) -> Any:
-    """An S3 client with refreshing credentials; secrets registered with the log scrubber."""
+def make_s3_client(data_dir: Path, config: UploadConfig, secrets: StoredSecrets | None = None,
+                   extra: Any = None) -> Any:
+    """An S3 client with refreshing credentials; secrets registered with the log scrubber.
+    `extra` (a botocore Config) is merged over the upload settings' one."""
     source = load_credentials(data_dir, config, secrets)
+    options = client_config(config)
     return source.session.client(
         "s3", region_name=config.region, endpoint_url=config.endpoint_url or None,
-        config=client_config(config),
+        config=options.merge(extra) if extra is not None else options,
     )

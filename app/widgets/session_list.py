@@ -1,9 +1,10 @@
 """SessionListView: the filter, the summary line and the painted list of session cards.
 
 The view never acts on a session itself: it emits `actionRequested(sessionId,
-action)` and the window decides (ask, enqueue, delete). Keyboard: arrows move
-between cards, U/R/C/O/Delete trigger the current card's buttons, the menu key
-(or Shift+F10) opens the same actions as a menu.
+action)` and the window decides (ask, enqueue, delete, view). Keyboard: arrows move
+between cards, U/R/C/P/L/O/Delete trigger the current card's buttons, Enter (like a
+double-click) opens the session in the viewer, the menu key (or Shift+F10) opens the same
+actions as a menu.
 """
 
 from __future__ import annotations
@@ -57,7 +58,10 @@ _KEY_ACTIONS: dict[int, CardAction] = {
     Qt.Key.Key_C: "cancel",
     Qt.Key.Key_O: "open_folder",
     Qt.Key.Key_Delete: "delete",
+    Qt.Key.Key_P: "play",
+    Qt.Key.Key_L: "copy_link",
 }
+_OPEN_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 
 
 class StatusFilterProxy(QSortFilterProxyModel):
@@ -154,9 +158,20 @@ class SessionCardList(QListView):
             return
         super().mouseReleaseEvent(event)
 
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        index, action = self._button_at(event.position().toPoint())
+        if event.button() == Qt.MouseButton.LeftButton and index.isValid() and action is None:
+            # Double-click opens the viewer (it says so itself when there is nothing to play).
+            self.actionRequested.emit(str(index.data(Role.SESSION_ID)), "play")
+        event.accept()
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        action = _KEY_ACTIONS.get(event.key())
         index = self.currentIndex()
+        if event.key() in _OPEN_KEYS and index.isValid():
+            self.actionRequested.emit(str(index.data(Role.SESSION_ID)), "play")
+            event.accept()
+            return
+        action = _KEY_ACTIONS.get(event.key())
         if action and index.isValid() and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
             self._trigger(index, action)
             event.accept()

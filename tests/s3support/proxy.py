@@ -9,6 +9,9 @@ upstream server or answered with an injected fault:
 - a stall: the request is read and then nothing happens until the client gives up or the
   stall ends (`Fault.stall(seconds)`).
 
+With `presign_checker` set (tests/s3support/presign.py), a presigned URL is answered as S3
+would: refused when expired or wrongly signed, forwarded otherwise (moto checks neither).
+
 Faults are armed with `inject(fault, times=N)` (the next N matching requests; None = until
 `clear()`), optionally only for one operation (`only="UploadPart"`). `throttle_bytes_per_sec`
 slows forwarded request bodies down, to imitate a slow uplink. Everything is thread-safe
@@ -29,7 +32,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 FaultKind = Literal["error", "reset", "stall"]
@@ -147,6 +150,8 @@ class FaultProxy:
         self._armed: list[_Armed] = []
         self._stats = Stats()
         self.throttle_bytes_per_sec: int | None = None
+        # Checks presigned URLs (X-Amz-Signature in the query) as S3 does; see presign.py.
+        self.presign_checker: Any = None
         self._listener = socket.create_server((host, 0))
         self.host, self.port = self._listener.getsockname()[:2]
         self._stopping = threading.Event()
@@ -256,6 +261,9 @@ class FaultProxy:
                 if part is not None:
                     self._stats.part_requests[part] += 1
             fault = self._take_fault(info)
+            checker = self.presign_checker
+            if fault is None and checker is not None and "X-Amz-Signature" in info.query:
+                fault = checker.check(info)
             # botocore sends `Expect: 100-continue` with bodies and waits up to 1 s for the
             # go-ahead; the proxy gives it at once (upstream never sees the Expect header).
             expects = info.headers.get("expect", "").lower() == "100-continue"
