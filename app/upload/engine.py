@@ -38,7 +38,7 @@ from typing import Any
 
 from app import __version__, session_files
 from app.models import MultipartState, UploadedPart, UploadState
-from app.sessions import ZIP_FILE, SessionPaths, session_paths
+from app.sessions import ZIP_FILE, InvalidSessionId, SessionPaths, session_paths
 from app.upload.config import UploadConfig, object_key, part_size_for
 from app.upload.credentials import make_s3_client
 from app.upload.errors import SESSION_REMOVED_SENTENCE, ErrorKind, UploadCancelled, UploadError
@@ -743,7 +743,10 @@ def upload_session(
     """Upload sessions/<id>/session.zip; see the module docstring and upload-contract.md."""
     if cancel.is_set():
         raise UploadCancelled
-    paths = session_paths(data_dir, session_id)
+    try:
+        paths = session_paths(data_dir, session_id)
+    except InvalidSessionId as exc:  # a link in place of the folder: never followed
+        raise UploadError(ErrorKind.DAMAGED, str(exc)) from exc
     started: list[_Upload] = []
     try:
         return _upload(data_dir, paths, config, store, on_progress, cancel, started)

@@ -90,7 +90,10 @@ def test_record_actions_screenshots_and_video(xserver: XServer, data_dir: Path) 
     assert first_t < 1000  # the first frame comes soon after the start
     # The video covers the session from its first frame (played at 0) to the stop.
     video_ms = first_t + video.last_ms + 1000 / meta.fps
-    assert abs(video_ms - wall_ms) <= 0.02 * wall_ms
+    # Up to three frame intervals more: on a loaded 2-core machine the last grab before the stop
+    # can come late (measured 140-340 ms under CI-like load; 0-40 ms idle), which says nothing
+    # about the recorder's clock. Frames lost for good are caught by the frame count above.
+    assert abs(video_ms - wall_ms) <= 0.02 * wall_ms + 3000 / meta.fps
     assert (video.width, video.height) == (xserver.width, xserver.height)
 
     assert is_exported(paths)
