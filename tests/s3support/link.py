@@ -3,8 +3,9 @@
 `SharedLink` is the wire: every request body that passes the proxy is carried in the order
 its chunks asked for the link, one chunk at a time, at `bytes_per_sec` in total across all
 connections (so parallel parts share the link as parallel TCP streams share a bottleneck,
-roughly round-robin per chunk). The link banks no idle time: a chunk that finds it idle
-starts now, never earlier.
+roughly round-robin per chunk). The link banks no idle time, except `slack_sec` (10 ms): a
+chunk that finds it idle starts at most that long ago, so the proxy's own scheduling delays
+on a busy machine (waking up late, reading the next chunk) are not counted as a slow link.
 
 `LinkTiming` adds the round trip: the server gets each request (and the last byte of its
 body) at once, and its answer reaches the client `rtt_sec` after the server gave it — the
@@ -38,6 +39,7 @@ class SharedLink:
     # The schedule of every chunk, for tests that check the link carried them one at a time.
     keep_schedule: bool = False
     clock: Callable[[], float] = time.monotonic
+    slack_sec: float = 0.01
     _free_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     bytes_carried: int = 0
@@ -52,7 +54,7 @@ class SharedLink:
         """Book the link for `size` bytes after everything booked before; returns when the
         last of them is through (the caller waits until then)."""
         with self._lock:
-            start = max(self._free_at, self.clock())
+            start = max(self._free_at, self.clock() - self.slack_sec)
             end = start + size / self.bytes_per_sec
             self._free_at = end
             self.bytes_carried += size

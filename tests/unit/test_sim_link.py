@@ -20,7 +20,7 @@ class FakeClock:
 
 def test_chunks_are_carried_one_after_another_at_the_rate() -> None:
     clock = FakeClock()
-    link = SharedLink(1000.0, keep_schedule=True, clock=clock)
+    link = SharedLink(1000.0, keep_schedule=True, clock=clock, slack_sec=0.0)
     assert link.reserve(500) == 100.5
     assert link.reserve(250) == 100.75  # booked behind the first, though asked at the same time
     clock.now = 100.6
@@ -31,13 +31,16 @@ def test_chunks_are_carried_one_after_another_at_the_rate() -> None:
     assert link.busy_seconds == pytest.approx(0.85)
 
 
-def test_an_idle_link_banks_no_time() -> None:
+def test_an_idle_link_banks_no_more_than_its_slack() -> None:
     clock = FakeClock()
-    link = SharedLink(1000.0, clock=clock)
-    link.reserve(100)  # through at 100.1
+    link = SharedLink(1000.0, clock=clock, slack_sec=0.01)
+    assert link.reserve(100) == pytest.approx(100.09)  # idle at the start: 10 ms of slack
     clock.now = 105.0  # idle for almost 5 s
-    assert link.reserve(1000) == 106.0  # no burst: a second of bytes still takes a second
-    assert link.busy_seconds == pytest.approx(1.1)
+    # No burst: a second of bytes still takes a second, less the slack.
+    assert link.reserve(1000) == pytest.approx(105.99)
+    clock.now = 105.5
+    assert link.reserve(500) == pytest.approx(106.49)  # busy: booked behind, slack unused
+    assert link.busy_seconds == pytest.approx(1.6)
 
 
 def test_parallel_senders_share_the_link_without_overlap() -> None:
