@@ -61,6 +61,7 @@ def main() -> None:
     parser.add_argument("--uplink", action="store_true",
                         help="the 1 MiB process figures and the simulated slow links instead")
     parser.add_argument("--small-rounds", type=int, default=5)
+    parser.add_argument("--no-links", action="store_true", help="with --uplink: only the 1 MiB runs")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="bench-upload-", dir=OUT))
@@ -72,7 +73,7 @@ def main() -> None:
         print(f"server: moto at {endpoint} (own process)")
         if args.uplink:
             upload_uplink.small_run(work, args.small_rounds, server.pid, endpoint, client)
-            for scenario in upload_uplink.SCENARIOS:
+            for scenario in () if args.no_links else upload_uplink.SCENARIOS:
                 upload_uplink.link_run(work, scenario, args.rounds, server.pid, endpoint, client,
                                        aws)
             return

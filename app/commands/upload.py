@@ -26,13 +26,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from app.commands import queue_support as qs
+    from app.commands.queue_runner import QueueRunner
     from app.logs import setup_logging
     from app.upload.handoff import HandOffError
-    from app.upload.qt_host import QueueHost
     from app.upload.queue_checks import check_enqueueable, load_valid_config, state_problem
     from app.upload.queue_ops import mark_pending
     from app.upload.state_store import UploadStateStore
+    from app.upload.thread_host import ThreadQueueHost
 
+    if args.wait:
+        from app.upload.credentials import warm_up_in_background
+
+        warm_up_in_background()
     setup_logging(ctx.data_dir)
     data_dir = ctx.data_dir
     ids = list(dict.fromkeys(args.session_ids))
@@ -82,9 +87,8 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
             owned.lock.release()
         return EXIT_OK
 
-    qs.core_app()  # before any QObject: the local server needs the main thread's event dispatcher
-    host = QueueHost(data_dir, owned.lock)
-    runner = qs.QueueRunner(host, todo, out)
+    host = ThreadQueueHost(data_dir, owned.lock)
+    runner = QueueRunner(host, todo, out)
     for session_id in todo:  # posted before start: handled right after the restore
         refusal = host.queue.enqueue(session_id)
         if refusal:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -178,6 +179,31 @@ def warm_up() -> None:
     _botocore_session().create_client("s3", region_name="us-east-1")
 
 
+_preloading: threading.Thread | None = None
+
+
+def warm_up_in_background() -> None:
+    """Start `warm_up` on a thread; `make_s3_client` waits for it. A command-line upload
+    starts this first thing, so botocore loads while the process reads its settings and
+    states, takes the queue lock and restores (each of which waits on the disk)."""
+    global _preloading
+    if _preloading is None:
+        _preloading = threading.Thread(target=_warm_up_logged, name="s3-models", daemon=True)
+        _preloading.start()
+
+
+def _warm_up_logged() -> None:
+    try:
+        warm_up()
+    except Exception:  # the real client creation reports it properly
+        log.exception("loading the S3 models in the background failed")
+
+
+def _wait_for_warm_up() -> None:
+    if _preloading is not None:
+        _preloading.join()
+
+
 @dataclass(frozen=True)
 class CredentialSource:
     session: Any  # a botocore Session holding the credentials
@@ -284,6 +310,7 @@ def payload_signing_redundant(config: UploadConfig) -> bool:
 
 def make_s3_client(data_dir: Path, config: UploadConfig, secrets: StoredSecrets | None = None) -> Any:
     """An S3 client with refreshing credentials; secrets registered with the log scrubber."""
+    _wait_for_warm_up()  # loading the models twice at once would only cost more
     source = load_credentials(data_dir, config, secrets)
     return source.session.create_client(
         "s3", region_name=config.region, endpoint_url=config.endpoint_url or None,
