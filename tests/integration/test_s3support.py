@@ -159,6 +159,8 @@ def test_simulated_link_carries_parallel_parts_one_chunk_at_a_time(
                             ("CompleteMultipartUpload", None)}
     for timing in timings.values():
         assert timing.answered_at >= timing.body_done_at + 0.05
+        # The server's answer came after the body and one RTT before the client got it.
+        assert timing.body_done_at <= timing.server_answered_at <= timing.answered_at - 0.05
     for number in (1, 2):
         part = timings[("UploadPart", number)]
         assert part.continued_at is not None and part.continued_at >= part.head_at + 0.05

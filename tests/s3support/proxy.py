@@ -138,6 +138,9 @@ class RequestTiming:
     answered_at: float
     # When the proxy gave the `100 Continue` go-ahead (None: not asked for).
     continued_at: float | None
+    # When the server's answer reached the proxy (before the simulated trip back): the
+    # server's own time for the request is `server_answered_at - body_done_at`.
+    server_answered_at: float
 
 
 @dataclass
@@ -370,8 +373,11 @@ class FaultProxy:
                 with self._lock:
                     self._stats.parts_forwarded[info.part_number] += 1
             first = True
+            server_answered_at = None
             while True:
                 data = upstream.recv(65536)
+                if server_answered_at is None:
+                    server_answered_at = time.monotonic()
                 if not data:
                     break
                 # The server got the last byte here as it crossed the link; on a real link it
@@ -381,7 +387,8 @@ class FaultProxy:
                 first = False
                 conn.sendall(data)
             timing = RequestTiming(info.operation, info.part_number, head_at, body_done_at,
-                                   time.monotonic(), continued_at)
+                                   time.monotonic(), continued_at,
+                                   server_answered_at or time.monotonic())
             with self._lock:
                 self._stats.timings.append(timing)
         finally:
