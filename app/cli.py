@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from types import ModuleType
 from typing import NoReturn
 
@@ -31,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "cancel": ("app.commands.cancel", "cancel a pending or running upload"),
     "queue": ("app.commands.queue", "restore the upload queue from disk and run it"),
     "demo-s3": ("app.commands.demo_s3", "start a local S3-compatible server and point config at it"),
+    "install-desktop-entry": ("app.commands.install_desktop_entry",
+                              "add sessionrec to the applications menu (--autostart: start at login)"),
 }
 
 
@@ -103,6 +106,17 @@ def _command_of(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _make_private(data_dir: Path) -> None:
+    """Tighten a data folder left 0755/0644 by an older build; one log line says what changed."""
+    from app.logs import setup_logging
+    from app.privacy import tighten_data_dir
+
+    setup_logging(data_dir)
+    note = tighten_data_dir(data_dir)
+    if note:
+        logging.getLogger("app.privacy").info("%s", note)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -114,6 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sessionrec: cannot use the data folder {data_dir}: {exc.strerror or exc}.",
               file=sys.stderr)
         return EXIT_USAGE
+    _make_private(data_dir)
     ctx = CommandContext(data_dir=data_dir)
     if args.command is None:
         # `sessionrec` alone starts the window; give the gui command its defaults.
