@@ -18,7 +18,8 @@ from types import ModuleType
 from typing import NoReturn
 
 from app import __version__
-from app.commands.context import EXIT_USAGE, CommandContext
+from app.commands.arguments import SafeArgumentParser, session_ids_problem
+from app.commands.context import EXIT_USAGE, CommandContext, fail
 from app.paths import ensure_data_dir, resolve_data_dir
 
 # name -> (module, one-line help)
@@ -42,7 +43,7 @@ def _load(module_name: str) -> ModuleType:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = SafeArgumentParser(
         prog="sessionrec",
         description="Record screen sessions and upload them to S3.",
     )
@@ -58,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
         _load(module_name).add_arguments(command_parser)
     return parser
+
+# Commands that only name the data folder (in a desktop entry) and must not create it.
+NO_DATA_DIR = frozenset({"install-desktop-entry"})
 
 
 # Commands a script or a fleet runs once per session: they end with `os._exit` (see exit_now).
@@ -121,18 +125,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     command = args.command or "gui"
+    # Ids are checked before anything touches the data folder.
+    problem = session_ids_problem(args)
+    if problem:
+        return fail(problem, EXIT_USAGE)
     data_dir = resolve_data_dir(args.data_dir)
-    try:
-        ensure_data_dir(data_dir)
-    except OSError as exc:
-        print(f"sessionrec: cannot use the data folder {data_dir}: {exc.strerror or exc}.",
-              file=sys.stderr)
-        return EXIT_USAGE
-    _make_private(data_dir)
+    if command not in NO_DATA_DIR:
+        try:
+            ensure_data_dir(data_dir)
+        except OSError as exc:
+            print(f"sessionrec: cannot use the data folder {data_dir}: {exc.strerror or exc}.",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        _make_private(data_dir)
     ctx = CommandContext(data_dir=data_dir)
     if args.command is None:
         # `sessionrec` alone starts the window; give the gui command its defaults.
-        gui_parser = argparse.ArgumentParser(prog="sessionrec gui")
+        gui_parser = SafeArgumentParser(prog="sessionrec gui")
         _load(COMMANDS["gui"][0]).add_arguments(gui_parser)
         args = gui_parser.parse_args([], namespace=args)
     result: int = _load(COMMANDS[command][0]).run(args, ctx)

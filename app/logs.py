@@ -89,6 +89,8 @@ class _NoTracebackFormatter(ScrubbingFormatter):
 
 def setup_logging(data_dir: Path, level: int = logging.INFO) -> None:
     """Send the app's logs to the rotating log file; safe to call more than once."""
+    # A log write that fails (a full disk) is dropped, never printed as a traceback.
+    logging.raiseExceptions = False
     root = logging.getLogger()
     target = log_path(data_dir)
     if any(getattr(h, "_sessionrec_target", None) == str(target) for h in root.handlers):

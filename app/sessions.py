@@ -27,6 +27,7 @@ from app import session_files
 from app.jsonfile import MAX_JSON_BYTES, Loaded, dumps, parse_json_bytes, unsafe_problem
 from app.models import SessionListItem, SessionMeta, UploadState, UploadStatus
 from app.paths import sessions_root
+from app.upload.state_bounds import bounded_state
 
 T = TypeVar("T")
 
@@ -235,6 +236,8 @@ def load_upload_state(paths: SessionPaths) -> Loaded[UploadState]:
     loaded = read_session_json(paths, STATE_FILE, UploadState.from_json)
     if loaded.value is not None and loaded.value.session_id != paths.session_id:
         return Loaded(problem=f"{STATE_FILE} names another session")
+    if loaded.value is not None:  # numbers clamped into their documented bounds, logged
+        loaded = Loaded(value=bounded_state(loaded.value))
     return loaded
 
 
@@ -340,6 +343,9 @@ def _read_list_item(paths: SessionPaths) -> SessionListItem:
         # Only sessions still to be exported are checked file by file (few, and what recovery
         # would open); an exported one is its zip.
         problems.extend(recording_problems(paths))
+    if state is not None and state.error_kind == "damaged" and state.status == "failed":
+        # The upload found the zip is not what the recorder wrote: the session is damaged.
+        problems.append(state.last_error or "the zip does not match what was recorded")
     status: UploadStatus = state.status if state is not None else "not_uploaded"
     created = meta.created_at if meta else (created_at_from_id(paths.session_id) or 0)
     has_local = (exported or session_files.exists_any(paths.root, ACTIONS_FILE)
@@ -366,6 +372,7 @@ def _read_list_item(paths: SessionPaths) -> SessionListItem:
         recovered=meta.recovered if meta else False,
         has_local_files=has_local,
         s3_key=state.s3_key if state else None,
+        multipart_upload_open=bool(state is not None and state.multipart is not None),
         damaged=bool(problems),
         damaged_reason="; ".join(problems) if problems else None,
     )

@@ -17,6 +17,12 @@ as each tool's share of the link's limit.
 
     python -m bench.upload [--size-mib 1024] [--rounds 3] [--no-awscli] [--no-resume]
     python -m bench.upload --uplink [--rounds 3] [--small-rounds 5] [--no-awscli]
+    ... [--baseline DIR]
+
+`--baseline DIR` adds `sessionrec upload --wait` run from another checkout (for example the
+commit before a change, `git worktree add` or `git archive` into DIR) as one more contender,
+"sessionrec before", so a change is measured against the code before it in the same run,
+same machine load.
 
 Prints figures; asserts nothing. Goals: >= 1.0x boto3 on loopback, re-sent after kill <=
 parts in flight x part size; for --uplink see bench/upload_uplink.py.
@@ -62,6 +68,8 @@ def main() -> None:
                         help="the 1 MiB process figures and the simulated slow links instead")
     parser.add_argument("--small-rounds", type=int, default=5)
     parser.add_argument("--no-links", action="store_true", help="with --uplink: only the 1 MiB runs")
+    parser.add_argument("--baseline", type=Path, default=None, metavar="DIR",
+                        help="also run sessionrec from this checkout (the code before a change)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="bench-upload-", dir=OUT))
@@ -72,13 +80,14 @@ def main() -> None:
         aws = None if args.no_awscli else awscli_venv()
         print(f"server: moto at {endpoint} (own process)")
         if args.uplink:
-            upload_uplink.small_run(work, args.small_rounds, server.pid, endpoint, client)
+            upload_uplink.small_run(work, args.small_rounds, server.pid, endpoint, client,
+                                    args.baseline)
             for scenario in () if args.no_links else upload_uplink.SCENARIOS:
                 upload_uplink.link_run(work, scenario, args.rounds, server.pid, endpoint, client,
-                                       aws)
+                                       aws, args.baseline)
             return
         setup = loopback_run(work, args.size_mib * MIB, args.rounds, server.pid, endpoint,
-                             client, aws)
+                             client, aws, args.baseline)
         if not args.no_resume:
             resume_run(setup, endpoint)
     finally:
@@ -87,15 +96,16 @@ def main() -> None:
 
 
 def loopback_run(work: Path, size: int, rounds: int, server_pid: int, endpoint: str, client: Any,
-                 aws: Path | None) -> Setup:
+                 aws: Path | None, baseline: Path | None) -> Setup:
     setup = Setup.create(work / "loopback", size, endpoint)
-    contenders = setup.contenders(endpoint, aws)
+    contenders = setup.contenders(endpoint, aws, baseline)
     print(f"file: {size / MIB:.0f} MiB on loopback")
     for round_no in range(rounds):
         shift = round_no % len(contenders)
         for contender in contenders[shift:] + contenders[:shift]:
             setup.reset()
-            result = run_measured(contender.name, contender.cmd, setup.env, server_pid)
+            result = run_measured(contender.name, contender.cmd, setup.env, server_pid,
+                                  contender.cwd)
             contender.runs.append(result)
             clean_bucket(client)
             print(f"  round {round_no + 1}: {contender.name:<18} {result.rate(size):7.1f} MiB/s "

@@ -56,6 +56,7 @@ class Contender:
     cmd: list[str]
     key: str  # the object it writes, deleted after each run
     runs: list[Result] = dataclasses.field(default_factory=list)
+    cwd: Path = REPO
 
     def ok_runs(self) -> list[Result]:
         return [r for r in self.runs if r.returncode == 0]
@@ -65,14 +66,15 @@ class Contender:
         return statistics.median(values) if values else float("nan")
 
 
-def run_measured(name: str, cmd: list[str], env: dict[str, str], server_pid: int) -> Result:
+def run_measured(name: str, cmd: list[str], env: dict[str, str], server_pid: int,
+                 cwd: Path = REPO) -> Result:
     # Peak RSS is VmHWM from /proc, polled: wait4's ru_maxrss would carry over this
     # (bigger) parent's high-water mark through fork on Linux. CPU time is the children's
     # rusage delta (the server is a child too, but is not reaped until the end).
     cpu_before = _children_cpu()
     server_before = _process_cpu(server_pid)
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     peak_kib = 0
     while proc.poll() is None:
@@ -216,12 +218,18 @@ class Setup:
         return [sys.executable, "-m", "app", "--data-dir", str(self.data_dir), "upload",
                 self.session_id, "--wait"]
 
-    def contenders(self, endpoint: str, awscli: Path | None) -> list[Contender]:
+    def contenders(self, endpoint: str, awscli: Path | None,
+                   baseline: Path | None = None) -> list[Contender]:
         found = [
             Contender("sessionrec", self.sessionrec_cmd(), f"{self.session_id}.zip"),
             Contender("boto3 upload_file", [sys.executable, "-c", BOTO3_SCRIPT, endpoint,
                                             str(self.zip_path), BUCKET, "boto3.zip"], "boto3.zip"),
         ]
+        if baseline is not None:
+            base = baseline.resolve()
+            found.append(Contender("sessionrec before", ["env", f"PYTHONPATH={base}",
+                                                         *self.sessionrec_cmd()],
+                                   f"{self.session_id}.zip", cwd=base))
         if awscli is not None:
             found.append(Contender("aws s3 cp", [str(awscli), "s3", "cp", str(self.zip_path),
                                                  f"s3://{BUCKET}/awscli.zip", "--endpoint-url",

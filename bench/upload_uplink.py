@@ -56,20 +56,22 @@ def _rotated(contenders: list[Contender], round_no: int) -> list[Contender]:
     return contenders[shift:] + contenders[:shift]
 
 
-def small_run(work: Path, rounds: int, server_pid: int, endpoint: str, client: Any) -> None:
+def small_run(work: Path, rounds: int, server_pid: int, endpoint: str, client: Any,
+              baseline: Path | None = None) -> None:
     setup = Setup.create(work / "small", MIB, endpoint)
-    contenders = setup.contenders(endpoint, None)
+    contenders = setup.contenders(endpoint, None, baseline)
     print(f"\n1 MiB as a whole process, straight to the server ({rounds} alternating rounds)")
     for round_no in range(rounds):
         for contender in _rotated(contenders, round_no):
             setup.reset()
-            result = run_measured(contender.name, contender.cmd, setup.env, server_pid)
+            result = run_measured(contender.name, contender.cmd, setup.env, server_pid,
+                                  contender.cwd)
             contender.runs.append(result)
             clean_bucket(client)
             print(f"  round {round_no + 1}: {contender.name:<18} {result.seconds:6.3f} s  "
                   f"cpu {result.cpu_seconds:5.2f} s  rss {result.peak_rss_mib:6.1f} MiB"
                   + ("" if result.returncode == 0 else "  FAILED"), flush=True)
-    ours, boto3 = contenders
+    ours, boto3 = contenders[:2]
     print(f"{'contender':<20}{'seconds':>9}{'cpu s':>8}{'peak RSS MiB':>14}")
     for c in contenders:
         print(f"{c.name:<20}{c.median('seconds'):>9.3f}{c.median('cpu_seconds'):>8.2f}"
@@ -77,6 +79,9 @@ def small_run(work: Path, rounds: int, server_pid: int, endpoint: str, client: A
     print(f"sessionrec / boto3: wall {ours.median('seconds') / boto3.median('seconds'):.2f}x "
           f"(goal <= 1.2x), peak RSS {ours.median('peak_rss_mib') - boto3.median('peak_rss_mib'):+.1f}"
           " MiB (goal <= +10 MiB)")
+    for before in contenders[2:]:
+        print(f"sessionrec before / boto3: wall {before.median('seconds') / boto3.median('seconds'):.2f}x, "
+              f"peak RSS {before.median('peak_rss_mib') - boto3.median('peak_rss_mib'):+.1f} MiB")
 
 
 def _request_summary(stats: Stats) -> str:
@@ -91,7 +96,7 @@ def _request_summary(stats: Stats) -> str:
 
 
 def link_run(work: Path, scenario: LinkScenario, rounds: int, server_pid: int, endpoint: str,
-             client: Any, awscli: Path | None) -> None:
+             client: Any, awscli: Path | None, baseline: Path | None = None) -> None:
     host, port = endpoint.removeprefix("http://").split(":")
     proxy = FaultProxy(host, int(port))
     proxy.set_link(scenario.timing)
@@ -101,7 +106,7 @@ def link_run(work: Path, scenario: LinkScenario, rounds: int, server_pid: int, e
         rate = scenario.timing.bytes_per_sec
         assert rate is not None
         limit_s = setup.size / rate
-        contenders = setup.contenders(proxy.endpoint_url, awscli)
+        contenders = setup.contenders(proxy.endpoint_url, awscli, baseline)
         summaries: dict[str, str] = {}
         print(f"\n{scenario.label()}: the link's limit is {limit_s:.2f} s "
               f"({rounds} alternating rounds)")
@@ -109,7 +114,8 @@ def link_run(work: Path, scenario: LinkScenario, rounds: int, server_pid: int, e
             for contender in _rotated(contenders, round_no):
                 setup.reset()
                 proxy.reset_stats()
-                result = run_measured(contender.name, contender.cmd, setup.env, server_pid)
+                result = run_measured(contender.name, contender.cmd, setup.env, server_pid,
+                                      contender.cwd)
                 proxy.wait_idle()
                 stats = proxy.stats()
                 window = stats.window()
@@ -142,7 +148,8 @@ def link_run(work: Path, scenario: LinkScenario, rounds: int, server_pid: int, e
             print(f"  requests of one {c.name} run: {summaries.get(c.name, '?')}")
         for field, words in (("share_process", "share"), ("share_window", "window share"),
                              ("share_client", "window share without the server's completion")):
-            best_other = max((c.median(field) for c in contenders[1:]), default=float("nan"))
+            best_other = max((c.median(field) for c in contenders[1:]
+                              if c.name != "sessionrec before"), default=float("nan"))
             ours = contenders[0].median(field)
             print(f"sessionrec {words} {ours:.3f} (goal >= 0.98), best other {best_other:.3f}: "
                   f"{'ahead' if ours > best_other else 'behind'} by {ours - best_other:+.3f}; "

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from app.upload.progress import Progress
+from app.upload.state_store import StateDamaged
 
 if TYPE_CHECKING:
     from app.commands.queue_support import ProgressPrinter
@@ -60,20 +61,36 @@ class QueueRunner:
     # ---- the main thread -----------------------------------------------------------------
 
     def on_status(self, session_id: str, status: str) -> None:
-        self.out.status(session_id, status)
+        state = None
+        if status == "pending":
+            try:
+                state = self.host.queue.store.get(session_id)
+            except (StateDamaged, OSError, ValueError):
+                state = None
+        self.out.status_of(session_id, state, status)
         if self.targets is not None and session_id in self.targets:
             if status in TERMINAL:
-                self.final[session_id] = status
-                if all(t in self.final for t in self.targets):
-                    self._quit()
+                self._ended(session_id, status)
             else:
                 self.final.pop(session_id, None)
+                self.failures.pop(session_id, None)
+
+    def _ended(self, session_id: str, status: str) -> None:
+        self.final[session_id] = status
+        if self.targets is not None and all(t in self.final for t in self.targets):
+            self._quit()
 
     def on_progress(self, session_id: str, done: int, total: int, rate: float, eta: float) -> None:
         self.out.progress(session_id, int(done), int(total), rate, eta)
 
     def on_failed(self, session_id: str, sentence: str) -> None:
+        # Sent for every session that leaves the queue unuploaded, even when its state could
+        # not be written (full disk, removed folder): a waiting command ends here too.
         self.failures[session_id] = sentence
+        if self.targets is not None and session_id in self.targets:
+            if self.final.get(session_id) != "failed":  # no status line said so yet
+                self.out.status(session_id, "failed", sentence)
+            self._ended(session_id, "failed")
 
     def on_idle(self) -> None:
         if self.targets is None:

@@ -234,7 +234,7 @@ def load_credentials(data_dir: Path, config: UploadConfig,
             raise UploadError(
                 ErrorKind.CONFIG,
                 "The secret access key is not saved; set it with "
-                "`sessionrec config set secretAccessKey=...`.",
+                "`sessionrec config set secretAccessKey` (it asks for the value).",
             )
         session.set_credentials(config.access_key_id, secrets.secret_access_key,
                                 secrets.session_token)
