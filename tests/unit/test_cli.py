@@ -53,3 +53,21 @@ def test_bad_usage_exits_2(tmp_path: Path) -> None:
 def test_version(argv: list[str]) -> None:
     result = _run("--version")
     assert result.returncode == 0 and result.stdout.startswith("sessionrec ")
+
+
+def test_the_per_session_commands_end_without_python_teardown() -> None:
+    from app.cli import EXIT_AT_ONCE, _command_of
+
+    assert _command_of(["--data-dir", "/d", "upload", "x", "--wait"]) == "upload"
+    assert _command_of(["--data-dir=/d", "queue", "--wait"]) == "queue"
+    assert _command_of(["list", "--json"]) == "list"
+    assert _command_of([]) is None and _command_of(["--version"]) is None
+    assert _command_of(["gui"]) not in EXIT_AT_ONCE  # the window keeps its normal teardown
+    assert _command_of(["record", "--duration", "1"]) not in EXIT_AT_ONCE
+
+
+def test_a_fast_exit_still_delivers_all_output(data_dir: Path) -> None:
+    make_session(data_dir, 1_700_000_000_000)
+    result = _run("--data-dir", str(data_dir), "list", "--json")
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)) == 1  # written to a pipe, flushed before os._exit

@@ -54,3 +54,11 @@ def test_shared_modules_the_core_uses_are_qt_free() -> None:
                  "retention.py", "logs.py", "format.py", "package_files.py", "desktop_entry.py",
                  "session_files.py"):
         assert qt_imports((APP / name).read_text()) == [], name
+
+
+def test_the_queue_commands_are_qt_free() -> None:
+    """`upload`, `queue`, `retry`, `cancel` own or hand off the queue without Qt (the window
+    keeps qt_host.QueueHost); a headless upload must not pay for loading Qt."""
+    for name in ("upload.py", "queue.py", "retry.py", "cancel.py", "queue_support.py",
+                 "queue_runner.py"):
+        assert qt_imports((APP / "commands" / name).read_text()) == [], name
