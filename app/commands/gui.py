@@ -34,16 +34,19 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     import os
     import sys
 
-    sentence = no_display_sentence(dict(os.environ), sys.platform)
-    if sentence:
-        return fail(sentence, EXIT_USAGE)
     fps = getattr(args, "fps", None)
     if fps is not None and not 1 <= fps <= 30:
         return fail("--fps must be between 1 and 30.", EXIT_USAGE)
+    if args.exit_after is not None and not 0 <= args.exit_after <= 3600:
+        return fail("--exit-after must be between 0 and 3600 seconds.", EXIT_USAGE)
+    sentence = no_display_sentence(dict(os.environ), sys.platform)
+    if sentence:
+        return fail(sentence, EXIT_USAGE)
 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from app.desktop_entry import APP_ID
     from app.logs import setup_logging
     from app.main_window import MainWindow
     from app.widgets.icons import icon
@@ -51,10 +54,14 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from app.widgets.services import Services
 
     setup_logging(ctx.data_dir)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    # argv[0] and the application name become the window's WM_CLASS (instance, class); both are
+    # APP_ID, whatever started us (`python -m app` would give "__main__.py"), so the desktop matches
+    # the window to the entry's StartupWMClass. The desktop file name does the same on Wayland.
+    app = QApplication.instance() or QApplication([APP_ID])
     assert isinstance(app, QApplication)
-    app.setApplicationName("sessionrec")
-    app.setApplicationDisplayName("sessionrec")
+    app.setApplicationName(APP_ID)
+    app.setApplicationDisplayName(APP_ID)
+    app.setDesktopFileName(APP_ID)
     app.setWindowIcon(icon("app"))
     # The tray keeps the app alive while the window is hidden.
     app.setQuitOnLastWindowClosed(False)

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.filelock import try_lock_file
+from app.jsonfile import read_json
+
+log = logging.getLogger(__name__)
 
 LOCK_FILE = "upload-queue.lock"
 
@@ -34,10 +38,8 @@ class LockOwner:
 
 def read_owner(data_dir: Path) -> LockOwner:
     """What the lock file says about its owner (may be stale; see `QueueLock.held_elsewhere`)."""
-    try:
-        raw = json.loads(lock_path(data_dir).read_text(encoding="utf-8") or "{}")
-    except (OSError, ValueError):
-        return LockOwner(None, None, None)
+    # read_json opens regular files only and never blocks: the lock file may be anything.
+    raw = read_json(lock_path(data_dir), lambda value: value).value
     if not isinstance(raw, dict):
         return LockOwner(None, None, None)
     pid, socket, since = raw.get("pid"), raw.get("socket"), raw.get("since")
@@ -74,9 +76,13 @@ class QueueLock:
         assert self._fd is not None
         record = json.dumps({"pid": os.getpid(), "socket": socket_name,
                              "since": int(time.time() * 1000)}).encode()
-        # In place (not an atomic rename): the flock belongs to this inode.
-        os.ftruncate(self._fd, 0)
-        os.pwrite(self._fd, record + b"\n", 0)
+        # In place (not an atomic rename): the flock belongs to this inode. The record is only
+        # informative, so a full disk leaves it empty rather than failing the lock.
+        try:
+            os.ftruncate(self._fd, 0)
+            os.pwrite(self._fd, record + b"\n", 0)
+        except OSError as exc:
+            log.warning("could not write the queue owner into %s: %s", self.path.name, exc)
 
     def set_socket(self, socket_name: str) -> None:
         if self._fd is not None:
