@@ -350,6 +350,13 @@ class MainWindow(QMainWindow):
             self.last_session_label.setText(f"Session {session_id} is ready to upload.")
 
     # --- hotkey -----------------------------------------------------------------------------
+    def register_saved_hotkey(self) -> None:
+        """Listen for the hotkey saved in gui-settings.ini (called once the window is up, after
+        pynput is loaded off the GUI thread), so it works without pressing Apply again."""
+        saved = self.hotkey_edit.text().strip()
+        if saved and not self.hotkey.active:
+            self.set_hotkey(saved)
+
     def set_hotkey(self, spec: str) -> None:
         problem = self.hotkey.set_hotkey(spec)
         self.settings.setValue("hotkey", spec.strip())

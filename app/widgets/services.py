@@ -224,8 +224,13 @@ class Services(QObject):
         if self.start_queue:
             self._start_queue()
         # After the list is on screen, so it never waits for this.
-        run_in_background(warm_up, lambda _result: self.ready.emit(),
-                          lambda _exc: self.ready.emit(), "sessionrec-warm-up")
+        run_in_background(warm_up, lambda _result: self._warmed_up(),
+                          lambda _exc: self._warmed_up(), "sessionrec-warm-up")
+
+    def _warmed_up(self) -> None:
+        # pynput is loaded now, so registering the saved hotkey does not stall the window.
+        self.window.register_saved_hotkey()
+        self.ready.emit()
 
     def _start_queue(self) -> None:
         from app.upload.qt_host import QueueHost
