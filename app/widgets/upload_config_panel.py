@@ -46,6 +46,7 @@ class LoadedSettings:
     has_secret: bool
     storage: str  # "keyring" | "file" | "none"
     warning: str | None
+    has_token: bool = False
 
 
 def load_settings(data_dir: Path) -> LoadedSettings:
@@ -55,30 +56,51 @@ def load_settings(data_dir: Path) -> LoadedSettings:
     loaded = load_config(data_dir)
     secrets = load_secrets(data_dir)
     return LoadedSettings(loaded.value, loaded.problem, bool(secrets.secret_access_key),
-                          secrets.storage, storage_warning(data_dir))
+                          secrets.storage, storage_warning(data_dir), bool(secrets.session_token))
+
+
+def secret_changes(secret: str | None, token: str | None, clear_secrets: bool,
+                   forget_token: bool) -> dict[str, str | None]:
+    """What Save changes in the secret store: only what was typed (an empty field keeps the
+    saved value), both removed when access keys are no longer used, the token removed only
+    when asked (a new permanent secret does not imply the old token is wrong)."""
+    if clear_secrets:
+        return {"secretAccessKey": None, "sessionToken": None}
+    changes: dict[str, str | None] = {}
+    if secret:
+        changes["secretAccessKey"] = secret
+    if token:
+        changes["sessionToken"] = token
+    elif forget_token:
+        changes["sessionToken"] = None
+    return changes
 
 
 def save_settings(data_dir: Path, config: UploadConfig, secret: str | None, token: str | None,
-                  clear_secrets: bool) -> LoadedSettings:
+                  clear_secrets: bool, forget_token: bool = False) -> LoadedSettings:
     from app.upload.config import save_config
     from app.upload.credentials import save_secrets
 
     save_config(data_dir, config)
-    if clear_secrets:
-        save_secrets(data_dir, secretAccessKey=None, sessionToken=None)
-    elif secret:
-        save_secrets(data_dir, secretAccessKey=secret, sessionToken=token or None)
+    changes = secret_changes(secret, token, clear_secrets, forget_token)
+    if changes:
+        save_secrets(data_dir, **changes)
     return load_settings(data_dir)
 
 
 def check_connection(data_dir: Path, config: UploadConfig, secret: str | None,
-                     token: str | None) -> str | None:
-    """None when the bucket answers, else one sentence. A newly typed, unsaved secret is
-    tried as it is, and stored nowhere, so testing never saves anything."""
+                     token: str | None, forget_token: bool = False) -> str | None:
+    """None when the bucket answers, else one sentence. Newly typed, unsaved secrets are
+    tried as they are (each empty field uses the saved value, as Save would keep it) and
+    stored nowhere, so testing never saves anything."""
     from app.upload.connection import test_connection
-    from app.upload.credentials import StoredSecrets
+    from app.upload.credentials import StoredSecrets, load_secrets
 
-    typed = StoredSecrets(secret, token or None, "none") if secret else None
+    typed = None
+    if secret or token or forget_token:
+        saved = load_secrets(data_dir)
+        typed = StoredSecrets(secret or saved.secret_access_key,
+                              token or (None if forget_token else saved.session_token), "none")
     result: str | None = test_connection(data_dir, config, typed)
     return result
 
@@ -156,6 +178,10 @@ class UploadConfigPanel(QGroupBox):
         self.token = QLineEdit(self)
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
         self.token.setPlaceholderText("only for temporary credentials")
+        self.forget_token = QCheckBox("Remove the saved session token", self)
+        self.forget_token.setToolTip("For permanent access keys after temporary ones; an empty "
+                                     "token field otherwise keeps the saved token.")
+        self.forget_token.toggled.connect(self._forget_token_toggled)
         self.storage_label = WrappedLabel(self)
         self.profile = QLineEdit(self)
         self.profile.setPlaceholderText("default")
@@ -198,6 +224,7 @@ class UploadConfigPanel(QGroupBox):
         add("accessKeyId", "&Access key id:", self.access_key)
         add("secretAccessKey", "&Secret access key:", self.secret)
         add("sessionToken", "Session &token:", self.token)
+        form.addRow("", self.forget_token)
         form.addRow("", self.storage_label)
         add("profile", "&Profile:", self.profile)
         add("partSizeBytes", "Part si&ze:", self.part_size)
@@ -295,6 +322,7 @@ class UploadConfigPanel(QGroupBox):
         self.checksum_when_required.setChecked(config.checksum_when_required)
         self.secret.clear()
         self.token.clear()
+        self.forget_token.setChecked(False)
         self._base = config
         self._loading = False
         self._mode_changed()
@@ -318,12 +346,18 @@ class UploadConfigPanel(QGroupBox):
             self.secret.setPlaceholderText("")
             self.storage_label.setStyleSheet("")
         self.storage_label.setText(text)
+        self.token.setPlaceholderText(
+            "•••••••• (saved; leave empty to keep it)" if settings.has_token
+            else "only for temporary credentials")
+        self._mode_changed()
 
     def _mode_changed(self) -> None:
         mode = self.credential_mode.currentIndex()
         for field in ("accessKeyId", "secretAccessKey", "sessionToken"):
             self.form.setRowVisible(self.rows[field].editor, mode == 0)
         self.form.setRowVisible(self.storage_label, mode == 0)
+        has_token = bool(self.loaded and self.loaded.has_token)
+        self.form.setRowVisible(self.forget_token, mode == 0 and has_token)
         self.form.setRowVisible(self.rows["profile"].editor, mode == 1)
         self.revalidate()
 
@@ -347,6 +381,11 @@ class UploadConfigPanel(QGroupBox):
             delete_after_upload=self.delete_after.isChecked(),
             checksum_when_required=self.checksum_when_required.isChecked(),
         )
+
+    def _forget_token_toggled(self, checked: bool) -> None:
+        if checked:
+            self.token.clear()
+        self.token.setEnabled(not checked)
 
     def _has_secret(self) -> bool:
         return bool(self.secret.text()) or bool(self.loaded and self.loaded.has_secret)
@@ -395,6 +434,7 @@ class UploadConfigPanel(QGroupBox):
             return
         config = self.current_config()
         secret, token = self.secret.text() or None, self.token.text() or None
+        forget_token = self.forget_token.isChecked()
         self._set_busy(True)
         self._set_result("Testing the connection…", ok=True)
 
@@ -410,8 +450,8 @@ class UploadConfigPanel(QGroupBox):
         def failed(exc: BaseException) -> None:
             done("The connection could not be tested; see the log for details.")
 
-        run_in_background(lambda: check_connection(self.data_dir, config, secret, token), done, failed,
-                          "sessionrec-test-connection")
+        run_in_background(lambda: check_connection(self.data_dir, config, secret, token, forget_token),
+                          done, failed, "sessionrec-test-connection")
 
     def save(self) -> None:
         if self.revalidate():
@@ -419,6 +459,7 @@ class UploadConfigPanel(QGroupBox):
         config = self.current_config()
         mode = self.credential_mode.currentIndex()
         secret, token = self.secret.text() or None, self.token.text() or None
+        forget_token = self.forget_token.isChecked()
         self._set_busy(True)
 
         def done(settings: LoadedSettings) -> None:
@@ -427,6 +468,7 @@ class UploadConfigPanel(QGroupBox):
             self._base = config
             self.secret.clear()
             self.token.clear()
+            self.forget_token.setChecked(False)
             self._show_storage()
             self.demo_label.setText("")
             where = {"keyring": "the system keyring", "file": "credentials.json"}.get(settings.storage)
@@ -440,8 +482,8 @@ class UploadConfigPanel(QGroupBox):
             self._set_result(f"The settings could not be saved: {exc}", ok=False)
 
         run_in_background(lambda: save_settings(self.data_dir, config, secret, token,
-                                                clear_secrets=mode != 0), done, failed,
-                          "sessionrec-save-config")
+                                                clear_secrets=mode != 0, forget_token=forget_token),
+                          done, failed, "sessionrec-save-config")
 
     def set_demo_status(self, text: str) -> None:
         self.demo_label.setText(text)
