@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "upload": ("app.commands.upload", "queue sessions for upload; --wait runs until they finish"),
     "retry": ("app.commands.retry", "retry a failed upload"),
     "cancel": ("app.commands.cancel", "cancel a pending or running upload"),
+    "rename": ("app.commands.rename", "set a session's title (and note)"),
     "queue": ("app.commands.queue", "restore the upload queue from disk and run it"),
     "demo-s3": ("app.commands.demo_s3", "start a local S3-compatible server and point config at it"),
 }

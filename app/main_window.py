@@ -9,6 +9,7 @@ dir never touches the real home folder.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 from collections.abc import Callable
@@ -35,6 +36,14 @@ from PySide6.QtWidgets import (
 
 from app.format import human_rate, human_size
 from app.models import SessionListItem
+from app.session_texts import (
+    KEEP,
+    MAX_TITLE_CHARS,
+    Keep,
+    TextProblem,
+    clean_title,
+    set_session_texts,
+)
 from app.sessions import list_sessions, read_list_item, session_paths
 from app.widgets.background import run_in_background
 from app.widgets.hotkey import DEFAULT_HOTKEY, GlobalHotkey
@@ -43,6 +52,7 @@ from app.widgets.record_bar import RecordBar
 from app.widgets.recording_controller import RecordingController
 from app.widgets.session_list import FILTERS, SessionListView
 from app.widgets.session_model import SessionListModel
+from app.widgets.session_texts_dialog import SessionTextsDialog
 from app.widgets.tray import Tray
 
 log = logging.getLogger(__name__)
@@ -70,6 +80,11 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(icon("app"))
         self.queue: Any = None
         self.really_quit = False
+        self.texts_dialog: SessionTextsDialog | None = None
+        # Title/note edits of sessions this window is still recording or exporting: written
+        # once the export is done (the recorder owns the meta until then).
+        self._texts_after_export: dict[str, tuple[str | Keep | None, str | Keep | None]] = {}
+        self._own_busy_sessions: set[str] = set()
         # Tests replace these two to answer dialogs without a person.
         self.ask_close: Callable[[str], CloseChoice] = self._ask_close
         self.confirm: Callable[[str, str], bool] = self._confirm
@@ -125,6 +140,7 @@ class MainWindow(QMainWindow):
         self.recorder.stateChanged.connect(self._recording_state)
         self.recorder.statsChanged.connect(self.record_bar.set_stats)
         self.recorder.healthChanged.connect(self.record_bar.set_health)
+        self.recorder.sessionStarted.connect(self._session_started)
         self.recorder.sessionStopped.connect(self._session_stopped)
         self.recorder.exportFinished.connect(self._session_exported)
         self.model.summaryChanged.connect(self._update_upload_summary)
@@ -145,6 +161,16 @@ class MainWindow(QMainWindow):
         page = QWidget(self)
         layout = QVBoxLayout(page)
         layout.addWidget(self.record_bar)
+        title_row = QHBoxLayout()
+        self.next_title_edit = QLineEdit(page)
+        self.next_title_edit.setMaxLength(MAX_TITLE_CHARS)
+        self.next_title_edit.setPlaceholderText("optional; can be changed later on the session's card")
+        self.next_title_edit.setAccessibleName("Title of this recording")
+        title_label = QLabel("&Title of this recording:", page)
+        title_label.setBuddy(self.next_title_edit)
+        title_row.addWidget(title_label)
+        title_row.addWidget(self.next_title_edit, 1)
+        layout.addLayout(title_row)
         self.last_session_label = QLabel(page)
         self.last_session_label.setWordWrap(True)
         self.hotkey_hint = QLabel(page)
@@ -237,6 +263,8 @@ class MainWindow(QMainWindow):
             return
         if action == "open_folder":
             self.open_folder(session_paths(self.data_dir, session_id).root)
+        elif action == "edit":
+            self.edit_texts(item)
         elif action == "delete":
             self.delete_session(item)
         elif self.queue is None:
@@ -247,6 +275,55 @@ class MainWindow(QMainWindow):
             self.queue.retry(session_id)
         elif action == "cancel":
             self.queue.cancel(session_id)
+
+    # --- titles and notes ---------------------------------------------------------------------
+    def edit_texts(self, item: SessionListItem) -> SessionTextsDialog:
+        """Open the title and note editor of one session (window-modal, not blocking)."""
+        if self.texts_dialog is not None:
+            self.texts_dialog.close()
+        pending = self._texts_after_export.get(item.session_id)
+        if pending is not None:  # show what will be written, not the meta on disk
+            title, note = pending
+            item = dataclasses.replace(item, title=item.title if isinstance(title, Keep) else title,
+                                       note=item.note if isinstance(note, Keep) else note)
+        dialog = SessionTextsDialog(item, self)
+        dialog.textsChosen.connect(self.save_texts)
+        dialog.finished.connect(lambda _result: setattr(self, "texts_dialog", None))
+        self.texts_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def save_texts(self, session_id: str, title: str | Keep | None, note: str | Keep | None) -> None:
+        """Write a title and note off the GUI thread; kept until the export for a session
+        this window is still recording or exporting."""
+        if session_id in self._own_busy_sessions:
+            old_title, old_note = self._texts_after_export.get(session_id, (KEEP, KEEP))
+            self._texts_after_export[session_id] = (
+                old_title if isinstance(title, Keep) else title,
+                old_note if isinstance(note, Keep) else note)
+            self.statusBar().showMessage(
+                "The title is written into the session as soon as it is saved.", 5000)
+            return
+        self._write_texts(session_id, title, note)
+
+    def _write_texts(self, session_id: str, title: str | Keep | None, note: str | Keep | None,
+                     then: Callable[[], None] | None = None) -> None:
+        data_dir = self.data_dir
+
+        def done(_meta: object) -> None:
+            self.refresh_session(session_id)
+            if then is not None:
+                then()
+
+        def failed(exc: BaseException) -> None:
+            sentence = str(exc) if isinstance(exc, ValueError | RuntimeError) else \
+                f"The title could not be saved ({getattr(exc, 'strerror', None) or exc})."
+            self.statusBar().showMessage(sentence, 8000)
+            if then is not None:
+                then()
+
+        run_in_background(lambda: set_session_texts(data_dir, session_id, title=title, note=note),
+                          done, failed, "sessionrec-save-title")
 
     def open_folder(self, folder: Path) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
@@ -332,7 +409,17 @@ class MainWindow(QMainWindow):
         self.record_bar.set_state(state)  # type: ignore[arg-type]
         self.tray.set_recording(state in ("recording", "paused", "starting"))
 
+    def _session_started(self, session_id: str) -> None:
+        self._own_busy_sessions.add(session_id)
+
     def _session_stopped(self, session_id: str) -> None:
+        typed = self.next_title_edit.text()
+        if typed.strip():
+            try:
+                self.save_texts(session_id, clean_title(typed), KEEP)
+            except TextProblem as exc:
+                self.statusBar().showMessage(f"The title was not used: {exc}", 8000)
+        self.next_title_edit.clear()
         self.refresh_session(session_id)
         self.model.set_note(session_id, "Exporting the zip…")
         self.last_session_label.setText(f"Session {session_id} stopped; exporting the zip…")
@@ -342,6 +429,10 @@ class MainWindow(QMainWindow):
 
     def _session_exported(self, session_id: str, error: object) -> None:
         self.model.set_note(session_id, None)
+        self._own_busy_sessions.discard(session_id)
+        texts = self._texts_after_export.pop(session_id, None)
+        if texts is not None:
+            self._write_texts(session_id, *texts)
         self.refresh_session(session_id)
         if error:
             self.last_session_label.setText(f"Session {session_id} could not be exported: {error}")

@@ -64,6 +64,9 @@ class SessionMeta(JsonRecord):
     pauses: list[PauseSpan] = field(default_factory=list)
     # One sentence when the recording stopped on an error (disk full, capture stalled).
     error: str | None = None
+    # Set by the person (card, `rename`, `record --title`); see app/session_texts.py.
+    title: str | None = None
+    note: str | None = None
 
     def __post_init__(self) -> None:
         _check_schema_version(self.schema_version, "session-meta")
@@ -148,6 +151,8 @@ class SessionListItem(JsonRecord):
     recovered: bool = False
     has_local_files: bool = True
     s3_key: str | None = None
+    title: str | None = None
+    note: str | None = None
 
     def to_json(self) -> dict[str, object]:
         # `damaged` is part of the contract even when false.

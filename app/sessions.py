@@ -221,6 +221,8 @@ def _read_list_item(paths: SessionPaths) -> SessionListItem:
         recovered=meta.recovered if meta else False,
         has_local_files=has_local,
         s3_key=state.s3_key if state else None,
+        title=meta.title if meta else None,
+        note=meta.note if meta else None,
         damaged=bool(problems),
         damaged_reason="; ".join(problems) if problems else None,
     )

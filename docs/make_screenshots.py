@@ -78,6 +78,14 @@ def sessions_in_every_state(data_dir: Path) -> dict[str, str]:
                  "access key id and secret in Settings.", error_detail="InvalidAccessKeyId (HTTP 403)",
                  retry_count=0)
     store.update(ids["done"], s3_key=f"sessions/workstation-7/{ids['done']}.zip")
+    from app.session_texts import set_session_texts
+
+    titles = {"uploading": ("Checkout fails with a saved card", "Ticket 4711 · customer ana@example.com"),
+              "pending": ("Onboarding walkthrough, new admin", None),
+              "not_uploaded": ("Export to CSV hangs at 99 %", "Reproduced twice; third try worked"),
+              "done": ("Weekly QA run — release 2.4", None)}
+    for state, (title, note) in titles.items():
+        set_session_texts(data_dir, ids[state], title=title, note=note)
     session_paths(data_dir, ids["damaged"]).meta.write_text('{"sessionId": truncated')
     return ids
 

@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="monitor number, or 'all' for the whole virtual desktop")
     parser.add_argument("--max-width", type=int, default=None, metavar="PX",
                         help="scale the video down to at most this width")
+    parser.add_argument("--title", default=None, metavar="TEXT",
+                        help="a title for the session (at most 200 characters)")
 
 
 def _say(text: str) -> None:
@@ -51,6 +53,13 @@ def _validate(args: argparse.Namespace) -> str | None:
         return "--monitor must be a monitor number (1, 2, ...) or 'all'."
     if args.max_width is not None and args.max_width < 16:
         return "--max-width must be at least 16 pixels."
+    if args.title is not None:
+        from app.session_texts import TextProblem, clean_title
+
+        try:
+            clean_title(args.title)
+        except TextProblem as exc:
+            return f"--title: {exc}"
     return None
 
 
@@ -60,11 +69,13 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
         return fail(problem, EXIT_USAGE)
     from app.recorder.archive import ExportError
     from app.recorder.session_recorder import RecorderError, RecorderSettings, SessionRecorder
+    from app.session_texts import clean_title
 
     run_recovery(ctx.data_dir)
     settings = RecorderSettings(
         fps=args.fps, screenshot_every_s=args.screenshot_every, mask_keys=args.mask_keys,
         monitor="all" if args.monitor == "all" else int(args.monitor), max_width=args.max_width,
+        title=clean_title(args.title) if args.title is not None else None,
     )
     stop = threading.Event()
 

@@ -65,6 +65,7 @@ class RecorderSettings:
     monitor: int | str = 1
     max_width: int | None = None
     capture_input: bool = True
+    title: str | None = None  # already checked (app/session_texts.clean_title)
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ class SessionRecorder:
         self.meta = SessionMeta(
             session_id=session_id, created_at=self.clock.created_at_ms, app_version=__version__,
             fps=float(self.settings.fps), screen=region, video_ref=VIDEO_FILE,
-            mask_keys=self.settings.mask_keys,
+            mask_keys=self.settings.mask_keys, title=self.settings.title,
         )
         try:
             save_meta(paths, self.meta)

@@ -28,13 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app import __version__
 from app.hashing import file_sha256
-from app.models import MultipartState, UploadedPart, UploadState
+from app.models import MultipartState, SessionMeta, UploadedPart, UploadState
 from app.sessions import load_meta, session_paths
 from app.upload.config import UploadConfig, object_key, part_size_for
 from app.upload.credentials import make_s3_client
 from app.upload.errors import ErrorKind, UploadCancelled, UploadError
+from app.upload.object_meta import object_metadata
 from app.upload.part_reader import (
     BandwidthLimiter,
     ReaderStopped,
@@ -95,11 +95,15 @@ def _slices(size: int, part_size: int) -> list[_Slice]:
     return [_Slice(i + 1, i * part_size, min(part_size, size - i * part_size)) for i in range(count)]
 
 
-def _zip_sha256(data_dir: Path, session_id: str, zip_file: ZipFile, cancel: threading.Event) -> str:
-    loaded = load_meta(session_paths(data_dir, session_id))
-    if loaded.value is not None and loaded.value.zip_sha256 and \
-            loaded.value.file_size_bytes in (None, zip_file.size):
-        return loaded.value.zip_sha256
+def _metadata(data_dir: Path, session_id: str, zip_file: ZipFile,
+              cancel: threading.Event) -> dict[str, str]:
+    meta = load_meta(session_paths(data_dir, session_id)).value
+    return object_metadata(session_id, _zip_sha256(meta, zip_file, cancel), meta)
+
+
+def _zip_sha256(meta: SessionMeta | None, zip_file: ZipFile, cancel: threading.Event) -> str:
+    if meta is not None and meta.zip_sha256 and meta.file_size_bytes in (None, zip_file.size):
+        return meta.zip_sha256
 
     def stop_if_cancelled() -> None:
         if cancel.is_set():
@@ -356,10 +360,9 @@ class _MultipartUpload(_Upload):
             raise disk_read_error(exc) from exc
 
     def create(self) -> MultipartState:
-        sha = _zip_sha256(self.data_dir, self.session_id, self.zip, self.cancel)
         args: dict[str, Any] = {
             "Bucket": self.bucket, "Key": self.key, "ContentType": CONTENT_TYPE,
-            "Metadata": _metadata(self.session_id, sha),
+            "Metadata": _metadata(self.data_dir, self.session_id, self.zip, self.cancel),
         }
         if self.algorithm:
             args["ChecksumAlgorithm"] = self.algorithm
@@ -451,10 +454,6 @@ def part_raw(checksum: str | None) -> bytes | None:
     return base64.b64decode(checksum) if checksum else None
 
 
-def _metadata(session_id: str, sha256: str) -> dict[str, str]:
-    return {"session-id": session_id, "zip-sha256": sha256, "app-version": __version__}
-
-
 def _is_reader_stop(exc: BaseException) -> bool:
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -526,7 +525,7 @@ class _SingleUpload(_Upload):
         self.store.update(self.session_id, multipart=None, bytes_uploaded=0,
                           total_bytes=zip_file.size, s3_key=key)
         self.on_progress(ProgressMeter(zip_file.size).snapshot())
-        sha = _zip_sha256(self.data_dir, self.session_id, zip_file, self.cancel)
+        metadata = _metadata(self.data_dir, self.session_id, zip_file, self.cancel)
         result: dict[str, str] = {}
 
         def job() -> None:
@@ -537,7 +536,7 @@ class _SingleUpload(_Upload):
                 answer = self.call(
                     "PutObject", self.client.put_object, Bucket=self.bucket, Key=key, Body=body,
                     ContentLength=zip_file.size, ContentType=CONTENT_TYPE,
-                    Metadata=_metadata(self.session_id, sha), **self.checksum_args(digest.checksum),
+                    Metadata=metadata, **self.checksum_args(digest.checksum),
                 )
             result["checksum"] = digest.checksum or ""
             result["md5"] = digest.md5_hex or ""

@@ -14,7 +14,7 @@ from typing import Literal
 from app.format import human_duration, human_rate
 from app.models import SessionListItem
 
-CardAction = Literal["upload", "retry", "cancel", "open_folder", "delete"]
+CardAction = Literal["upload", "retry", "cancel", "open_folder", "delete", "edit"]
 # Order in which buttons are laid out on the card (right to left: the first is rightmost).
 ACTION_ORDER: tuple[CardAction, ...] = ("upload", "retry", "cancel", "open_folder", "delete")
 ACTION_LABELS: dict[CardAction, str] = {
@@ -23,6 +23,7 @@ ACTION_LABELS: dict[CardAction, str] = {
     "cancel": "Cancel",
     "open_folder": "Open folder",
     "delete": "Delete",
+    "edit": "Edit title and note…",
 }
 # Keyboard shortcut on the current card (the list view handles these keys).
 ACTION_KEYS: dict[CardAction, str] = {
@@ -31,6 +32,7 @@ ACTION_KEYS: dict[CardAction, str] = {
     "cancel": "C",
     "open_folder": "O",
     "delete": "Del",
+    "edit": "F2",
 }
 
 BadgeColour = Literal["grey", "amber", "blue", "green", "red"]
@@ -48,6 +50,8 @@ class CardButtons:
     # Deleting a session that never reached the bucket needs a second confirmation.
     delete_needs_second_confirmation: bool
     upload_blocked_reason: str | None = None
+    # The pencil before the title (not one of the buttons in the row).
+    edit: bool = True
 
     def enabled(self, action: CardAction) -> bool:
         return bool(getattr(self, action))
@@ -90,6 +94,7 @@ def card_buttons(item: SessionListItem, config_valid: bool) -> CardButtons:
         delete=status not in ("pending", "uploading"),
         delete_needs_second_confirmation=status != "done",
         upload_blocked_reason=upload_reason if status == "not_uploaded" else None,
+        edit=not item.damaged,
     )
 
 

@@ -57,6 +57,7 @@ _KEY_ACTIONS: dict[int, CardAction] = {
     Qt.Key.Key_C: "cancel",
     Qt.Key.Key_O: "open_folder",
     Qt.Key.Key_Delete: "delete",
+    Qt.Key.Key_F2: "edit",
 }
 
 
@@ -179,7 +180,7 @@ class SessionCardList(QListView):
         menu = QMenu(self)
         buttons = self.card_delegate.buttons_for(index)
         session_id = str(index.data(Role.SESSION_ID))
-        for action in buttons.visible_actions():
+        for action in ["edit", *buttons.visible_actions()]:
             qaction = QAction(f"{ACTION_LABELS[action]}\t{ACTION_KEYS[action]}", menu)
             qaction.setEnabled(buttons.enabled(action))
             qaction.triggered.connect(
