@@ -108,11 +108,19 @@ def _moves_split_by_other_actions(actions: list[dict]) -> bool:
 
 def test_mask_keys(xserver: XServer, data_dir: Path) -> None:
     session_id, _ = record_with_input(xserver, data_dir, "--mask-keys", "--screenshot-every", "0",
-                                      duration=4)
+                                      "--title", "  Masked   login  ", duration=4)
     keys = [a["key"] for a in actions_of(data_dir, session_id) if a["type"] == "key_down"]
     assert keys == ["*", "*", "*", "*", "*", "enter"]
     assert meta_of(data_dir, session_id).mask_keys
     assert "hello" not in session_paths(data_dir, session_id).actions.read_text()
+    assert meta_of(data_dir, session_id).title == "Masked login"  # --title, whitespace tidied
+
+
+def test_bad_title_is_refused_before_recording(xserver: XServer, data_dir: Path) -> None:
+    result = run_cli(["--data-dir", str(data_dir), "record", "--duration", "1", "--title", "x" * 201],
+                     xserver.env())
+    assert result.returncode == 2 and "at most 200 characters" in result.stderr
+    assert not (data_dir / "sessions").exists() or not any((data_dir / "sessions").iterdir())
 
 
 def test_sigterm_stops_and_exports(xserver: XServer, data_dir: Path) -> None:
