@@ -46,6 +46,7 @@ from app.session_texts import (
 )
 from app.sessions import list_sessions, read_list_item, session_paths
 from app.widgets.background import run_in_background
+from app.widgets.card_state import bulk_targets
 from app.widgets.hotkey import DEFAULT_HOTKEY, GlobalHotkey
 from app.widgets.icons import icon
 from app.widgets.record_bar import RecordBar
@@ -56,6 +57,16 @@ from app.widgets.session_texts_dialog import SessionTextsDialog
 from app.widgets.tray import Tray
 
 log = logging.getLogger(__name__)
+
+# action -> (what the status bar says while it runs, what it says when done)
+BULK_VERBS: dict[str, tuple[str, str]] = {
+    "upload": ("Queueing", "queued for upload"), "retry": ("Retrying", "queued again"),
+    "cancel": ("Cancelling", "cancelled"), "delete": ("Deleting", "deleted"),
+}
+
+
+def _sessions(count: int) -> str:
+    return f"{count} session{'s' if count != 1 else ''}"
 
 View = Literal["recording", "sessions", "settings"]
 VIEWS: tuple[View, ...] = ("recording", "sessions", "settings")
@@ -133,6 +144,7 @@ class MainWindow(QMainWindow):
 
         # --- wiring -------------------------------------------------------------------------
         self.session_view.actionRequested.connect(self.on_card_action)
+        self.session_view.bulkActionRequested.connect(self.on_bulk_action)
         self.record_bar.recordRequested.connect(self.recorder.start)
         self.record_bar.pauseRequested.connect(self.recorder.pause)
         self.record_bar.resumeRequested.connect(self.recorder.resume)
@@ -324,6 +336,96 @@ class MainWindow(QMainWindow):
 
         run_in_background(lambda: set_session_texts(data_dir, session_id, title=title, note=note),
                           done, failed, "sessionrec-save-title")
+
+    # --- bulk actions --------------------------------------------------------------------------
+    def on_bulk_action(self, session_ids: list[str], action: str) -> None:
+        """Upload/Retry/Cancel/Delete every listed session whose card allows it."""
+        items = [i for i in (self.model.item(s) for s in session_ids) if i is not None]
+        targets = bulk_targets(items, action, self.model.config_valid)  # type: ignore[arg-type]
+        verb = BULK_VERBS.get(action)
+        if verb is None:
+            return
+        if not targets:
+            text = (f"This session cannot be {verb[1]} now." if len(items) == 1 else
+                    f"None of these {len(items)} sessions can be {verb[1]} now.")
+            self.statusBar().showMessage(text, 6000)
+            return
+        if action == "delete":
+            self.delete_sessions([i for i in items if i.session_id in set(targets)])
+            return
+        if self.queue is None:
+            self.statusBar().showMessage("The upload queue is not running.", 5000)
+            return
+        op = {"upload": "enqueue", "retry": "retry", "cancel": "cancel"}[action]
+        self.statusBar().showMessage(f"{verb[0]} {_sessions(len(targets))}…", 3000)
+        send_many = getattr(self.queue, "send_many", None)
+        if send_many is not None:  # another process owns the queue: one hand-off for all
+            send_many(op, targets, lambda refusals: self._bulk_done(verb, targets, refusals))
+            return
+        queue = self.queue
+
+        def work() -> dict[str, str]:
+            # The queue's checks read each session's files: off the GUI thread for many.
+            refusals: dict[str, str] = {}
+            for session_id in targets:
+                refusal = getattr(queue, op)(session_id)
+                if refusal:
+                    refusals[session_id] = refusal
+            return refusals
+
+        run_in_background(work, lambda refusals: self._bulk_done(verb, targets, refusals),
+                          name="sessionrec-bulk")
+
+    def _bulk_done(self, verb: tuple[str, str], targets: list[str], refusals: dict[str, str]) -> None:
+        done = len(targets) - len(refusals)
+        text = f"{_sessions(done)} {verb[1]}."
+        if refusals:
+            text += f" {len(refusals)} could not be: {next(iter(refusals.values()))}"
+        self.statusBar().showMessage(text, 10_000)
+        for session_id in targets:
+            self.refresh_session(session_id)
+
+    def delete_sessions(self, items: list[SessionListItem]) -> None:
+        """Delete several sessions after one confirmation (two when some never reached the bucket)."""
+        if len(items) == 1:
+            self.delete_session(items[0])
+            return
+        if not self.confirm("Delete sessions?",
+                            f"Delete {len(items)} sessions and all their files from this computer?"):
+            return
+        unsent = [i for i in items if i.upload_status != "done"]
+        if unsent and not self.confirm(
+                "Some sessions were never uploaded",
+                f"{len(unsent)} of these recordings have not reached the bucket. Once deleted they "
+                "are gone for good. Delete them anyway?"):
+            return
+        data_dir = self.data_dir
+        ids = [i.session_id for i in items]
+        for session_id in ids:
+            self.model.set_note(session_id, "Deleting…")
+
+        def work() -> dict[str, str]:
+            failures: dict[str, str] = {}
+            for session_id in ids:
+                try:
+                    shutil.rmtree(session_paths(data_dir, session_id).root)
+                except OSError as exc:
+                    failures[session_id] = exc.strerror or str(exc)
+            return failures
+
+        def done(failures: dict[str, str]) -> None:
+            for session_id in ids:
+                self.model.set_note(session_id, None)
+                if session_id in failures:
+                    self.refresh_session(session_id)
+                else:
+                    self.model.remove(session_id)
+            text = f"Deleted {_sessions(len(ids) - len(failures))}."
+            if failures:
+                text += f" {len(failures)} could not be deleted: {next(iter(failures.values()))}."
+            self.statusBar().showMessage(text, 10_000)
+
+        run_in_background(work, done, name="sessionrec-delete")
 
     def open_folder(self, folder: Path) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))

@@ -4,6 +4,7 @@ from the X server with QScreen.grabWindow):
 - docs/screenshot-sessions.png   the sessions view with a card in every state
 - docs/screenshot-settings.png   the S3 settings with a validation error
 - docs/screenshot-recording.png  the recording view while recording
+- docs/screenshot-search.png     titled sessions, a search and three cards selected for a bulk action
 
     python docs/make_screenshots.py
 """
@@ -90,6 +91,45 @@ def sessions_in_every_state(data_dir: Path) -> dict[str, str]:
     return ids
 
 
+def search_and_select(app: object, window: object, data_dir: Path) -> None:
+    """More titled sessions, failed after an outage; search 'checkout', select three failed ones."""
+    from PySide6.QtCore import QItemSelectionModel
+
+    from app.session_texts import set_session_texts
+    from app.sessions import list_sessions
+    from app.upload.state_store import UploadStateStore
+    from tests.factories import make_session
+
+    now = int(time.time() * 1000)
+    store = UploadStateStore(data_dir)
+    cases = [("Checkout: coupon field ignores Enter", "failed", "Ticket 4790"),
+             ("Checkout total wrong after currency switch", "failed", None),
+             ("Search results flicker on scroll", "done", None),
+             ("Checkout button stays disabled on Safari", "failed", "Customer: Acme GmbH"),
+             ("Checkout works again after cache clear", "done", None),
+             ("Invoice PDF has the wrong address", "not_uploaded", None)]
+    for n, (title, status, note) in enumerate(cases):
+        sid = make_session(data_dir, now - (30 + n * 7) * 60_000, status=status,
+                           zip_bytes=500_000 + n * 90_000, actions=40 + n * 13)
+        set_session_texts(data_dir, sid, title=title, note=note)
+        if status == "failed":
+            store.update(sid, last_error="The network is unreachable.", retry_count=10)
+    window.model.set_items(list_sessions(data_dir))  # type: ignore[attr-defined]
+    view = window.session_view  # type: ignore[attr-defined]
+    view.set_search("checkout")
+    pump(app, 0.3)
+    selection = view.list.selectionModel()
+    selection.clearSelection()
+    flag = QItemSelectionModel.SelectionFlag
+    for row in range(view.proxy.rowCount()):
+        index = view.proxy.index(row, 0)
+        item = index.data(0x0100 + 1)
+        if item.upload_status == "failed":
+            selection.select(index, flag.Select | flag.Rows)
+            selection.setCurrentIndex(index, flag.NoUpdate)
+    pump(app, 0.5)
+
+
 def main() -> None:
     from tests.recorder.conftest import start_xvfb
 
@@ -148,6 +188,9 @@ def run() -> None:
         window.close()
         services.stop()
         return
+
+    search_and_select(app, window, data_dir)
+    grab(window, "screenshot-search.png")
 
     window.show_view("settings")
     panel = services.panel

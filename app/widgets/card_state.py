@@ -7,6 +7,7 @@ actions agree by construction.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -34,6 +35,9 @@ ACTION_KEYS: dict[CardAction, str] = {
     "delete": "Del",
     "edit": "F2",
 }
+
+_WORD = re.compile(r"\w+")
+_TERM = re.compile(r'"([^"]*)"?|(\S+)')
 
 BadgeColour = Literal["grey", "amber", "blue", "green", "red"]
 
@@ -96,6 +100,45 @@ def card_buttons(item: SessionListItem, config_valid: bool) -> CardButtons:
         upload_blocked_reason=upload_reason if status == "not_uploaded" else None,
         edit=not item.damaged,
     )
+
+
+def allows(item: SessionListItem, action: CardAction, config_valid: bool) -> bool:
+    return card_buttons(item, config_valid).enabled(action)
+
+
+def bulk_targets(items: list[SessionListItem], action: CardAction, config_valid: bool) -> list[str]:
+    """The ids among `items` whose card allows `action` (what a bulk action acts on)."""
+    return [i.session_id for i in items if allows(i, action, config_valid)]
+
+
+def _words(text: str) -> str:
+    return " ".join(_WORD.findall(text.casefold()))
+
+
+def search_text(item: SessionListItem) -> str:
+    """What the search box matches: title, note, id and the date as the card shows it and as
+    ISO (local time), as case-folded words with single spaces, framed by spaces."""
+    parts = [item.title or "", item.note or "", item.session_id]
+    if item.created_at > 0:
+        local = time.localtime(item.created_at / 1000)
+        parts.append(time.strftime("%Y-%m-%d %H:%M:%S %a %d %b %Y %A %B", local))
+    return " " + " | ".join(_words(part) for part in parts) + " "
+
+
+def search_terms(query: str) -> list[str]:
+    """The query as terms that must all match (any field, any order). A term matches at the
+    start of a word ("check" finds "Checkout"); punctuation inside a term and words in
+    double quotes match as a phrase ("2026-01-27", an id, "27 Jan 2026")."""
+    terms = []
+    for quoted, bare in _TERM.findall(query):
+        words = _words(quoted or bare)
+        if words:
+            terms.append(" " + words)
+    return terms
+
+
+def matches(text: str, terms: list[str]) -> bool:
+    return all(term in text for term in terms)
 
 
 @dataclass(frozen=True)

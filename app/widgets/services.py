@@ -16,6 +16,7 @@ import os
 import select
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -159,6 +160,22 @@ class RemoteQueue(QObject):
 
         run_in_background(work, lambda answer: self.answered.emit(session_id, answer),
                           name="sessionrec-handoff")
+
+    def send_many(self, op: str, session_ids: list[str],
+                  then: Callable[[dict[str, str]], None]) -> None:
+        """One hand-off request for many sessions; `then(refusals)` on the GUI thread."""
+        from app.upload.handoff import HandOffError, send_in_batches
+
+        wire_op = "upload" if op == "enqueue" else op
+
+        def work() -> dict[str, str]:
+            try:
+                answers = send_in_batches(self.data_dir, wire_op, session_ids)
+            except HandOffError as exc:
+                return dict.fromkeys(session_ids, str(exc))
+            return {sid: str(answer) for sid, answer in answers.items() if answer}
+
+        run_in_background(work, then, name="sessionrec-handoff")
 
     def enqueue(self, session_id: str) -> None:
         self._send("upload", session_id)

@@ -176,7 +176,13 @@ class SessionCardDelegate(QStyledItemDelegate):
         border = palette.color(QPalette.ColorRole.Highlight) if selected else palette.color(
             QPalette.ColorRole.Mid)
         painter.setPen(QPen(border, 2 if selected else 1))
-        painter.setBrush(palette.color(QPalette.ColorRole.Base))
+        base = palette.color(QPalette.ColorRole.Base)
+        if selected:  # a light tint, so a multi-selection reads at a glance
+            tint = palette.color(QPalette.ColorRole.Highlight)
+            base = QColor(round(base.red() * 0.88 + tint.red() * 0.12),
+                          round(base.green() * 0.88 + tint.green() * 0.12),
+                          round(base.blue() * 0.88 + tint.blue() * 0.12))
+        painter.setBrush(base)
         painter.drawRoundedRect(QRectF(geo.card).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
         text_colour = palette.color(QPalette.ColorRole.Text)
         muted = palette.color(QPalette.ColorRole.PlaceholderText)
@@ -336,7 +342,9 @@ class SessionCardDelegate(QStyledItemDelegate):
         elif item.upload_status == "failed":
             text = item.last_upload_error or "The upload failed."
             if item.retry_count:
-                text += f" (after {item.retry_count} attempt{'s' if item.retry_count != 1 else ''})"
+                # Inside the sentence: "… unreachable (after 10 attempts)." not "…. (after …)".
+                text = (text.rstrip().rstrip(".")
+                        + f" (after {item.retry_count} attempt{'s' if item.retry_count != 1 else ''}).")
             painter.setPen(error_colour(palette))
         elif item.upload_status == "done":
             text = f"Uploaded to {item.s3_key}" if item.s3_key else "Uploaded and verified"
