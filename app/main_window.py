@@ -96,6 +96,8 @@ class MainWindow(QMainWindow):
         # once the export is done (the recorder owns the meta until then).
         self._texts_after_export: dict[str, tuple[str | Keep | None, str | Keep | None]] = {}
         self._own_busy_sessions: set[str] = set()
+        # Sessions queued by auto upload whose card says so until their upload starts.
+        self._auto_queued: set[str] = set()
         # Tests replace these two to answer dialogs without a person.
         self.ask_close: Callable[[str], CloseChoice] = self._ask_close
         self.confirm: Callable[[str, str], bool] = self._confirm
@@ -358,23 +360,75 @@ class MainWindow(QMainWindow):
             return
         op = {"upload": "enqueue", "retry": "retry", "cancel": "cancel"}[action]
         self.statusBar().showMessage(f"{verb[0]} {_sessions(len(targets))}…", 3000)
+        self._queue_many(op, targets, lambda refusals: self._bulk_done(verb, targets, refusals))
+
+    def _queue_many(self, op: str, session_ids: list[str],
+                    then: Callable[[dict[str, str]], None]) -> None:
+        """queue.enqueue/retry/cancel for many sessions without blocking the window;
+        `then(refusals)` runs on the GUI thread."""
         send_many = getattr(self.queue, "send_many", None)
-        if send_many is not None:  # another process owns the queue: one hand-off for all
-            send_many(op, targets, lambda refusals: self._bulk_done(verb, targets, refusals))
+        if send_many is not None:  # another process owns the queue: one hand-off per 50
+            send_many(op, session_ids, then)
             return
         queue = self.queue
 
         def work() -> dict[str, str]:
             # The queue's checks read each session's files: off the GUI thread for many.
             refusals: dict[str, str] = {}
-            for session_id in targets:
+            for session_id in session_ids:
                 refusal = getattr(queue, op)(session_id)
                 if refusal:
                     refusals[session_id] = refusal
             return refusals
 
-        run_in_background(work, lambda refusals: self._bulk_done(verb, targets, refusals),
-                          name="sessionrec-bulk")
+        run_in_background(work, then, name="sessionrec-bulk")
+
+    # --- upload after Stop ----------------------------------------------------------------------
+    def auto_upload(self, session_ids: list[str], why: str) -> None:
+        """Queue sessions that were just exported (`why`: "after Stop" or "after recovery")
+        when the settings have autoUpload on; the card and a notification say so."""
+        if not session_ids:
+            return
+        data_dir = self.data_dir
+
+        def settings_say_yes() -> bool:
+            from app.upload.config import load_config
+
+            config = load_config(data_dir).value
+            return config is not None and config.auto_upload_on
+
+        def decided(on: bool) -> None:
+            if not on:
+                return
+            if self.queue is None:
+                self.statusBar().showMessage("Auto upload is on, but the upload queue is not running.",
+                                             8000)
+                return
+            for session_id in session_ids:
+                self._auto_queued.add(session_id)
+                self.model.set_note(session_id, f"Queued for upload automatically {why}")
+            self._queue_many("enqueue", session_ids,
+                             lambda refusals: self._auto_upload_done(session_ids, refusals, why))
+
+        run_in_background(settings_say_yes, decided, name="sessionrec-auto-upload")
+
+    def _auto_upload_done(self, session_ids: list[str], refusals: dict[str, str], why: str) -> None:
+        queued = [s for s in session_ids if s not in refusals]
+        for session_id, sentence in refusals.items():
+            self._auto_queued.discard(session_id)
+            self.model.set_note(session_id, None)
+            self.statusBar().showMessage(f"Session {session_id} was not queued for upload: {sentence}",
+                                         10_000)
+        if len(queued) == 1:
+            item = self.model.item(queued[0])
+            name = f"“{item.title}”" if item is not None and item.title else f"Session {queued[0]}"
+            self.tray.notify("Uploading automatically", f"{name} is queued for upload {why}.")
+            self.last_session_label.setText(f"{name} is saved and queued for upload (auto upload is on).")
+        elif queued:
+            self.tray.notify("Uploading automatically",
+                             f"{_sessions(len(queued))} are queued for upload {why}.")
+        for session_id in queued:
+            self.refresh_session(session_id)
 
     def _bulk_done(self, verb: tuple[str, str], targets: list[str], refusals: dict[str, str]) -> None:
         done = len(targets) - len(refusals)
@@ -466,6 +520,9 @@ class MainWindow(QMainWindow):
         queue.failed.connect(self._upload_failed)
 
     def _upload_status_changed(self, session_id: str, status: str) -> None:
+        if status != "pending" and session_id in self._auto_queued:
+            self._auto_queued.discard(session_id)
+            self.model.set_note(session_id, None)
         def notify(item: SessionListItem) -> None:
             if item.upload_status == "done" and status == "done":
                 self.tray.notify("Upload finished", f"Session {session_id} is in the bucket.")
@@ -533,7 +590,16 @@ class MainWindow(QMainWindow):
         self.model.set_note(session_id, None)
         self._own_busy_sessions.discard(session_id)
         texts = self._texts_after_export.pop(session_id, None)
-        if texts is not None:
+        if not error:
+            # The title goes in first, so the object's metadata carries it.
+            def queue_it() -> None:
+                self.auto_upload([session_id], "after Stop")
+
+            if texts is not None:
+                self._write_texts(session_id, *texts, then=queue_it)
+            else:
+                queue_it()
+        elif texts is not None:
             self._write_texts(session_id, *texts)
         self.refresh_session(session_id)
         if error:

@@ -137,7 +137,7 @@ def _set(ctx: CommandContext, assignments: list[str]) -> int:
 
 
 def _test(ctx: CommandContext) -> int:
-    from app.upload.config import load_config
+    from app.upload.config import auto_upload_after_test, load_config, save_config
     from app.upload.connection import test_connection
 
     loaded = load_config(ctx.data_dir)
@@ -148,4 +148,9 @@ def _test(ctx: CommandContext) -> int:
     if problem:
         return fail(problem, EXIT_FAILED)
     print(f"OK: the bucket '{loaded.value.bucket}' can be reached and written to.")
+    turned_on = auto_upload_after_test(loaded.value)
+    if turned_on is not None:
+        save_config(ctx.data_dir, turned_on)
+        print("Auto upload is on: each recording is queued for upload as soon as it is saved "
+              "(`sessionrec config set autoUpload=false` turns it off).")
     return EXIT_OK

@@ -35,11 +35,17 @@ def _say(text: str) -> None:
 
 
 def run_recovery(data_dir: Path) -> None:
-    """Finalize and export interrupted sessions; tells stderr what it did."""
+    """Finalize and export interrupted sessions (queued for upload when autoUpload is on);
+    tells stderr what it did."""
+    from app.commands.bulk import auto_upload
     from app.recorder.recovery import recover_interrupted
 
+    exported = []
     for result in recover_interrupted(data_dir):
         _say(f"session {result.session_id}: {result.sentence}")
+        if result.exported:
+            exported.append(result.session_id)
+    auto_upload(data_dir, exported, _say)
 
 
 def _validate(args: argparse.Namespace) -> str | None:
@@ -111,12 +117,19 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
         code = EXIT_OK
         if meta.error:
             code = fail(meta.error, EXIT_FAILED)
+        exported = False
         try:
             meta = recorder.export()
+            exported = True
             _say(f"exported {recorder.paths.zip if recorder.paths else 'session.zip'} "
                  f"({(meta.file_size_bytes or 0) / 1e6:.1f} MB)")
         except ExportError as exc:
             code = fail(str(exc), EXIT_FAILED)
+        recorder.close()  # the session lock goes before the upload queue may read the zip
+        if exported:
+            from app.commands.bulk import auto_upload
+
+            auto_upload(ctx.data_dir, [session_id], _say)
         print(session_id, flush=True)
         return code
     finally:

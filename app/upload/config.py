@@ -8,6 +8,7 @@ each next to its field.
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import ipaddress
 import re
@@ -60,6 +61,13 @@ class UploadConfig(JsonRecord):
     # Socket timeouts of each S3 request; a stalled part fails after read_timeout_sec.
     connect_timeout_sec: float = 10.0
     read_timeout_sec: float = 60.0
+    # Queue each session as soon as it is exported. None = never chosen: it turns on by itself
+    # once a connection test passes (`auto_upload_after_test`).
+    auto_upload: bool | None = None
+
+    @property
+    def auto_upload_on(self) -> bool:
+        return self.auto_upload is True
 
 
 def load_config(data_dir: Path) -> Loaded[UploadConfig]:
@@ -182,6 +190,14 @@ def validate_config(config: UploadConfig) -> dict[str, str]:
     if not 0 < config.read_timeout_sec <= 3600:
         problems["readTimeoutSec"] = "The read timeout must be between 0 and 3600 seconds."
     return problems
+
+
+def auto_upload_after_test(config: UploadConfig) -> UploadConfig | None:
+    """The config with auto upload on, when a passed connection test should turn it on (it
+    was never chosen either way); None when nothing changes."""
+    if config.auto_upload is not None:
+        return None
+    return dataclasses.replace(config, auto_upload=True)
 
 
 def _key_safe(text: str) -> str:

@@ -31,14 +31,25 @@ from app.widgets.upload_config_panel import LoadedSettings, UploadConfigPanel
 log = logging.getLogger(__name__)
 
 
-def recover_and_clean(data_dir: Path) -> list[str]:
-    """Finish interrupted recordings and apply the cleanup policy; returns sentences to show."""
+@dataclass
+class StartReport:
+    """What start-up recovery and cleanup did: sentences to show, sessions newly exported."""
+
+    notes: list[str]
+    exported: list[str]
+
+
+def recover_and_clean(data_dir: Path) -> StartReport:
+    """Finish interrupted recordings and apply the cleanup policy."""
     notes: list[str] = []
+    exported: list[str] = []
     try:
         from app.recorder.recovery import recover_interrupted
 
         for result in recover_interrupted(data_dir):
             notes.append(f"Session {result.session_id}: {result.sentence}")
+            if result.exported:
+                exported.append(result.session_id)
     except Exception as exc:  # recovery must never keep the window from working
         log.exception("crash recovery failed")
         notes.append(f"Crash recovery could not finish: {exc}")
@@ -54,7 +65,7 @@ def recover_and_clean(data_dir: Path) -> list[str]:
                 notes.append(f"Removed the local files of {len(removed)} uploaded session(s).")
     except Exception:
         log.exception("cleanup failed")
-    return notes
+    return StartReport(notes, exported)
 
 
 def warm_up() -> None:
@@ -204,6 +215,7 @@ class Services(QObject):
         self.host: Any = None
         self.remote_poll: QTimer | None = None
         self.demo: Any = None
+        self.recovered: list[str] = []
         self.panel = UploadConfigPanel(self.data_dir, window)
         window.add_settings_panel(self.panel)
         self.panel.saved.connect(self._config_saved)
@@ -229,7 +241,9 @@ class Services(QObject):
     def _config_saved(self, _config: object) -> None:
         self.window.model.set_config_valid(self.panel.config_is_valid())
 
-    def _recovered(self, notes: list[str]) -> None:
+    def _recovered(self, report: StartReport) -> None:
+        self.recovered = report.exported
+        notes = report.notes
         for note in notes:
             log.info("%s", note)
         if notes:
@@ -240,6 +254,8 @@ class Services(QObject):
     def _first_list(self, _count: int) -> None:
         if self.start_queue:
             self._start_queue()
+            # Recordings finished by recovery go up like any other recording after Stop.
+            self.window.auto_upload(self.recovered, "after recovery")
         # After the list is on screen, so it never waits for this.
         run_in_background(warm_up, lambda _result: self._warmed_up(),
                           lambda _exc: self._warmed_up(), "sessionrec-warm-up")

@@ -199,6 +199,11 @@ class UploadConfigPanel(QGroupBox):
         self.delete_after = QCheckBox("Delete the local files once an upload is verified", self)
         self.checksum_when_required = QCheckBox(
             "Send checksums only when required (some S3-compatible stores need this)", self)
+        self.auto_upload = QCheckBox("Upload each recording as soon as it is saved (after Stop)", self)
+        self.auto_upload.setToolTip("Also sessions recovered after a crash. Turns on by itself after "
+                                    "the first successful Test Connection, unless you turned it off.")
+        self._auto_touched = False
+        self.auto_upload.toggled.connect(self._auto_upload_toggled)
 
         self.rows: dict[str, FieldError] = {}
         form = QFormLayout()
@@ -231,6 +236,7 @@ class UploadConfigPanel(QGroupBox):
         add("concurrency", "Parallel pa&rts:", self.concurrency)
         add("maxRetries", "Retr&ies:", self.retries)
         add("maxBandwidthBytesPerSec", "Band&width cap:", self.bandwidth)
+        form.addRow("", self.auto_upload)
         form.addRow("", self.delete_after)
         form.addRow("", self.checksum_when_required)
 
@@ -320,6 +326,8 @@ class UploadConfigPanel(QGroupBox):
         self.bandwidth.setValue((config.max_bandwidth_bytes_per_sec or 0) // 1024)
         self.delete_after.setChecked(config.delete_after_upload)
         self.checksum_when_required.setChecked(config.checksum_when_required)
+        self.auto_upload.setChecked(config.auto_upload is True)
+        self._auto_touched = False
         self.secret.clear()
         self.token.clear()
         self.forget_token.setChecked(False)
@@ -380,7 +388,39 @@ class UploadConfigPanel(QGroupBox):
             max_bandwidth_bytes_per_sec=bandwidth or None,
             delete_after_upload=self.delete_after.isChecked(),
             checksum_when_required=self.checksum_when_required.isChecked(),
+            # Never chosen stays "never chosen", so a later passing test can still turn it on.
+            auto_upload=(self.auto_upload.isChecked()
+                         if self._auto_touched or self._base.auto_upload is not None else None),
         )
+
+    def _auto_upload_toggled(self, _checked: bool) -> None:
+        if not self._loading:
+            self._auto_touched = True
+
+    def _turn_on_auto_upload(self, tested: UploadConfig) -> str:
+        """After a passing test: auto upload on, if it was never chosen. Saved at once when
+        nothing else on screen is unsaved (else with the next Save). Returns words to add."""
+        from app.upload.config import auto_upload_after_test
+
+        turned_on = auto_upload_after_test(tested)
+        if turned_on is None:
+            return ""
+        saved = self.loaded.config if self.loaded else None
+        self.auto_upload.setChecked(True)  # marks it chosen
+        if saved is not None and dataclasses.replace(saved, auto_upload=None) == \
+                dataclasses.replace(tested, auto_upload=None):
+            data_dir = self.data_dir
+
+            def done(settings: LoadedSettings) -> None:
+                self.loaded = settings
+                self._base = turned_on
+                self.saved.emit(turned_on)
+
+            run_in_background(lambda: save_settings(data_dir, turned_on, None, None, False), done,
+                              lambda exc: log.warning("saving autoUpload failed: %s", exc),
+                              "sessionrec-save-config")
+            return " Auto upload is now on: each recording is uploaded as soon as it is saved."
+        return " Auto upload turns on when you save these settings."
 
     def _forget_token_toggled(self, checked: bool) -> None:
         if checked:
@@ -445,7 +485,7 @@ class UploadConfigPanel(QGroupBox):
                 self._set_result(problem, ok=False)
             else:
                 self._set_result(f"Connected: bucket {config.bucket} is reachable and writable "
-                                 "with these settings.", ok=True)
+                                 "with these settings." + self._turn_on_auto_upload(config), ok=True)
 
         def failed(exc: BaseException) -> None:
             done("The connection could not be tested; see the log for details.")

@@ -188,3 +188,20 @@ def test_no_display_is_one_sentence(data_dir: Path, xserver: XServer) -> None:
     assert result.returncode == 1
     assert result.stderr.strip().startswith("sessionrec: No screen to record:")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_record_with_auto_upload_queues_the_session_and_the_next_queue_run_uploads_it(
+        xserver: XServer, data_dir: Path, s3_config) -> None:
+    from app.sessions import load_upload_state
+
+    s3_config(auto_upload=True)
+    recorded = run_cli(["--data-dir", str(data_dir), "record", "--duration", "1.5"], xserver.env())
+    assert recorded.returncode == 0, recorded.stderr
+    session_id = recorded.stdout.strip().splitlines()[-1]  # still the last stdout line
+    assert f"session {session_id}: queued for upload" in recorded.stderr
+    state = load_upload_state(session_paths(data_dir, session_id)).value
+    assert state is not None and state.status == "pending"
+    ran = run_cli(["--data-dir", str(data_dir), "queue", "--wait"], xserver.env())
+    assert ran.returncode == 0, ran.stderr
+    state = load_upload_state(session_paths(data_dir, session_id)).value
+    assert state is not None and state.status == "done"
