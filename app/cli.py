@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rename": ("app.commands.rename", "set a session's title (and note)"),
     "queue": ("app.commands.queue", "restore the upload queue from disk and run it"),
     "demo-s3": ("app.commands.demo_s3", "start a local S3-compatible server and point config at it"),
+    "install-desktop-entry": ("app.commands.install_desktop_entry",
+                              "add sessionrec to the applications menu (--autostart: start at login)"),
 }
 
 

@@ -38,6 +38,7 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from app.desktop_entry import APP_ID
     from app.logs import setup_logging
     from app.main_window import MainWindow
     from app.widgets.icons import icon
@@ -45,10 +46,14 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from app.widgets.services import Services
 
     setup_logging(ctx.data_dir)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    # argv[0] and the application name become the window's WM_CLASS (instance, class); both are
+    # APP_ID, whatever started us (`python -m app` would give "__main__.py"), so the desktop matches
+    # the window to the entry's StartupWMClass. The desktop file name does the same on Wayland.
+    app = QApplication.instance() or QApplication([APP_ID])
     assert isinstance(app, QApplication)
-    app.setApplicationName("sessionrec")
-    app.setApplicationDisplayName("sessionrec")
+    app.setApplicationName(APP_ID)
+    app.setApplicationDisplayName(APP_ID)
+    app.setDesktopFileName(APP_ID)
     app.setWindowIcon(icon("app"))
     # The tray keeps the app alive while the window is hidden.
     app.setQuitOnLastWindowClosed(False)

@@ -1,24 +1,23 @@
-"""Icons from resources/icons (SVG, so they stay sharp at any device pixel ratio)."""
+"""The app's icons: SVG files inside the package (app/resources/icons), so they stay sharp at any
+device pixel ratio and travel with a wheel install."""
 
 from __future__ import annotations
 
 import logging
 from functools import cache
-from pathlib import Path
 
 from PySide6.QtGui import QIcon
 
-log = logging.getLogger(__name__)
+from app.package_files import icon_path
 
-ICON_DIR = Path(__file__).resolve().parents[2] / "resources" / "icons"
+log = logging.getLogger(__name__)
 
 
 @cache
 def icon(name: str) -> QIcon:
-    path = ICON_DIR / f"{name}.svg"
-    if not path.is_file():
-        # A missing picture must never stop the app (e.g. an install without resources/):
-        # the button keeps its text.
-        log.warning("icon %s is missing (%s)", name, path)
+    path = icon_path(name)
+    if path is None:
+        # A missing picture must never stop the app: the button keeps its text.
+        log.warning("icon %s is missing from the installed package", name)
         return QIcon()
     return QIcon(str(path))

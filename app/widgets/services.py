@@ -114,11 +114,16 @@ class LocalBucket:
 
     @classmethod
     def start(cls, data_dir: Path, timeout_s: float = 60.0) -> LocalBucket:
-        repo = Path(__file__).resolve().parents[2]
+        # The folder this `app` package was imported from (a checkout, or site-packages): the child
+        # imports the same package, installed or not. It is also the child's working folder, which
+        # `-m` puts first on sys.path; never the data folder, which is untrusted.
+        package_parent = Path(__file__).resolve().parents[2]
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(repo), env.get("PYTHONPATH", "")) if p)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(package_parent), env.get("PYTHONPATH", "")) if p)
         process = subprocess.Popen(
-            [sys.executable, "-m", "app.widgets.demo_child", str(data_dir)], cwd=repo, env=env,
+            [sys.executable, "-m", "app.widgets.demo_child", str(data_dir)], cwd=package_parent,
+            env=env,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         # The test bucket shares this computer's cores with the window; on two cores, its burst
         # of work when a big upload completes would otherwise delay the event loop.

@@ -49,5 +49,5 @@ def test_core_is_qt_free() -> None:
 
 def test_shared_modules_the_core_uses_are_qt_free() -> None:
     for name in ("jsonfile.py", "jsonrecord.py", "models.py", "sessions.py", "paths.py", "hashing.py",
-                 "retention.py", "logs.py", "format.py"):
+                 "retention.py", "logs.py", "format.py", "package_files.py", "desktop_entry.py"):
         assert qt_imports((APP / name).read_text()) == [], name
