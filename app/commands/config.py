@@ -74,6 +74,10 @@ def _parse_value(key: str, raw: str) -> Any:
     optional = "None" in hint
     if raw == "" and optional:
         return None
+    if hint.startswith("dict"):
+        from app.upload.object_options import parse_tags
+
+        return parse_tags(raw)
     if hint.startswith("int"):
         return int(raw)
     if hint.startswith("float"):
@@ -107,7 +111,9 @@ def _set(ctx: CommandContext, assignments: list[str]) -> int:
             return fail(f"'{key[:40]}' is not a setting; settings are: {known}.", EXIT_USAGE)
         try:
             changes[fields[key].name] = _parse_value(key, raw)
-        except ValueError:
+        except ValueError as exc:
+            if str(fields[key].type).startswith("dict"):
+                return fail(f"{key}: {exc}", EXIT_USAGE)
             return fail(f"{key} needs a {str(fields[key].type).split(' ')[0]} value.", EXIT_USAGE)
     loaded = load_config(ctx.data_dir)
     if loaded.problem:

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from app.jsonfile import Loaded, read_json, write_json_atomic
 from app.jsonrecord import JsonRecord
 from app.paths import config_path
+from app.upload.object_options import option_problems
 
 MIB = 1024 * 1024
 MIN_PART_SIZE = 5 * MIB          # S3's minimum for every part but the last
@@ -64,6 +65,12 @@ class UploadConfig(JsonRecord):
     # Queue each session as soon as it is exported. None = never chosen: it turns on by itself
     # once a connection test passes (`auto_upload_after_test`).
     auto_upload: bool | None = None
+    # What a bucket policy may require of each object (object_options.py); None = not sent.
+    storage_class: str | None = None
+    server_side_encryption: str | None = None
+    sse_kms_key_id: str | None = None
+    object_tags: dict[str, str] | None = None
+    acl: str | None = None
 
     @property
     def auto_upload_on(self) -> bool:
@@ -189,6 +196,7 @@ def validate_config(config: UploadConfig) -> dict[str, str]:
         problems["connectTimeoutSec"] = "The connect timeout must be between 0 and 600 seconds."
     if not 0 < config.read_timeout_sec <= 3600:
         problems["readTimeoutSec"] = "The read timeout must be between 0 and 3600 seconds."
+    problems.update(option_problems(config))
     return problems
 
 

@@ -35,6 +35,7 @@ from app.upload.config import UploadConfig, object_key, part_size_for
 from app.upload.credentials import make_s3_client
 from app.upload.errors import ErrorKind, UploadCancelled, UploadError
 from app.upload.object_meta import object_metadata
+from app.upload.object_options import head_mismatches, object_args
 from app.upload.part_reader import (
     BandwidthLimiter,
     ReaderStopped,
@@ -363,6 +364,7 @@ class _MultipartUpload(_Upload):
         args: dict[str, Any] = {
             "Bucket": self.bucket, "Key": self.key, "ContentType": CONTENT_TYPE,
             "Metadata": _metadata(self.data_dir, self.session_id, self.zip, self.cancel),
+            **object_args(self.config),
         }
         if self.algorithm:
             args["ChecksumAlgorithm"] = self.algorithm
@@ -499,6 +501,14 @@ def _verify_object(upload: _MultipartUpload | _SingleUpload, expected_checksum: 
             problems.append("etag")
     if head.get("Metadata", {}).get("session-id") != upload.session_id:
         problems.append("metadata")
+    not_applied = head_mismatches(upload.config, head)
+    if not_applied and not problems:
+        # Sending it again would store it the same way: say what the bucket did instead.
+        upload.store.update(upload.session_id, multipart=None)
+        raise UploadError(ErrorKind.CONFIG,
+                          "The bucket stored the upload without the object options in the settings ("
+                          + "; ".join(not_applied) + "); check that the store supports them.",
+                          "verify: " + ", ".join(not_applied))
     if problems:
         # The stored object is wrong: forget the multipart upload so a retry starts over.
         upload.store.update(upload.session_id, multipart=None, bytes_uploaded=0)
@@ -510,6 +520,35 @@ def _verify_object(upload: _MultipartUpload | _SingleUpload, expected_checksum: 
     state = upload.store.update(upload.session_id, multipart=None, bytes_uploaded=upload.zip.size,
                                 total_bytes=upload.zip.size, s3_key=upload.key)
     upload.on_progress(ProgressMeter(upload.zip.size, already=upload.zip.size).snapshot())
+    return state
+
+
+def _already_in_bucket(upload: _Upload, zip_file: ZipFile, key: str) -> UploadState | None:
+    """The state `done` when the object is already there with this zip's size and SHA-256 (an
+    upload whose upload-state.json was lost or damaged afterwards); None to upload.
+
+    One HeadObject before a fresh upload. A 403/404 (no object, or no permission to read it)
+    means "upload it"; other errors are raised as for any request.
+    """
+    try:
+        head = upload.client.head_object(Bucket=upload.bucket, Key=key)
+    except Exception as exc:
+        response: Any = getattr(exc, "response", None) or {}
+        if response.get("ResponseMetadata", {}).get("HTTPStatusCode") in (400, 403, 404):
+            return None  # the upload itself says what is wrong, if anything
+        raise classify(exc, upload.bucket, "HeadObject") from exc
+    metadata = head.get("Metadata", {})
+    if int(head.get("ContentLength", -1)) != zip_file.size or \
+            metadata.get("session-id") != upload.session_id or not metadata.get("zip-sha256"):
+        return None
+    meta = load_meta(session_paths(upload.data_dir, upload.session_id)).value
+    if metadata["zip-sha256"] != _zip_sha256(meta, zip_file, upload.cancel):
+        return None
+    log.info("session %s: %s is already in the bucket with the same size and SHA-256; nothing "
+             "to send", upload.session_id, key)
+    state = upload.store.update(upload.session_id, multipart=None, bytes_uploaded=zip_file.size,
+                                total_bytes=zip_file.size, s3_key=key)
+    upload.on_progress(ProgressMeter(zip_file.size, already=zip_file.size).snapshot())
     return state
 
 
@@ -536,7 +575,8 @@ class _SingleUpload(_Upload):
                 answer = self.call(
                     "PutObject", self.client.put_object, Bucket=self.bucket, Key=key, Body=body,
                     ContentLength=zip_file.size, ContentType=CONTENT_TYPE,
-                    Metadata=metadata, **self.checksum_args(digest.checksum),
+                    Metadata=metadata, **object_args(self.config),
+                    **self.checksum_args(digest.checksum),
                 )
             result["checksum"] = digest.checksum or ""
             result["md5"] = digest.md5_hex or ""
@@ -566,6 +606,12 @@ def upload_session(
     )(data_dir, session_id, config, store, on_progress, cancel)
     upload.make_client()
     try:
+        # Only for a state that has never named a key (new, or recreated after upload-state.json
+        # was lost): after a failed verification the object there is the bad one.
+        if not resuming and (state is None or not state.s3_key):
+            done = _already_in_bucket(upload, zip_file, key)
+            if done is not None:
+                return done
         return upload.run(zip_file, key, state)
     except ReaderStopped:
         if cancel.is_set():

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.upload.config import MIB, UploadConfig, object_key, validate_config
+from app.upload.object_options import STORAGE_CLASSES, format_tags, parse_tags
 from app.widgets.background import run_in_background
 from app.widgets.session_card import error_colour
 
@@ -121,7 +122,9 @@ class WrappedLabel(QLabel):
 
     def sizeHint(self) -> QSize:
         hint = super().sizeHint()
-        return QSize(hint.width(), self.heightForWidth(self.width()))
+        # Before the first layout width() is a placeholder (~100 px): a hint for that width
+        # would reserve many lines; the layout asks heightForWidth for the real width anyway.
+        return QSize(hint.width(), self.heightForWidth(max(self.width(), 600)))
 
 
 class FieldError(WrappedLabel):
@@ -199,6 +202,20 @@ class UploadConfigPanel(QGroupBox):
         self.delete_after = QCheckBox("Delete the local files once an upload is verified", self)
         self.checksum_when_required = QCheckBox(
             "Send checksums only when required (some S3-compatible stores need this)", self)
+        # What a bucket policy may require of every object.
+        self.storage_class = QComboBox(self)
+        self.storage_class.addItem("Bucket default", None)
+        for name in STORAGE_CLASSES:
+            self.storage_class.addItem(name, name)
+        self.encryption = QComboBox(self)
+        self.encryption.addItem("Bucket default", None)
+        self.encryption.addItem("AES256 (keys managed by S3)", "AES256")
+        self.encryption.addItem("aws:kms (a KMS key)", "aws:kms")
+        self.kms_key = QLineEdit(self)
+        self.kms_key.setPlaceholderText("empty for the AWS managed key, or a key id, ARN or alias/name")
+        self.object_tags = QLineEdit(self)
+        self.object_tags.setPlaceholderText("team=qa,project=checkout")
+        self.acl = QCheckBox("Give the bucket owner full control (ACL bucket-owner-full-control)", self)
         self.auto_upload = QCheckBox("Upload each recording as soon as it is saved (after Stop)", self)
         self.auto_upload.setToolTip("Also sessions recovered after a crash. Turns on by itself after "
                                     "the first successful Test Connection, unless you turned it off.")
@@ -236,6 +253,11 @@ class UploadConfigPanel(QGroupBox):
         add("concurrency", "Parallel pa&rts:", self.concurrency)
         add("maxRetries", "Retr&ies:", self.retries)
         add("maxBandwidthBytesPerSec", "Band&width cap:", self.bandwidth)
+        add("storageClass", "Storage c&lass:", self.storage_class)
+        add("serverSideEncryption", "Encr&yption:", self.encryption)
+        add("sseKmsKeyId", "K&MS key:", self.kms_key)
+        add("objectTags", "Object ta&gs:", self.object_tags)
+        form.addRow("", self.acl)
         form.addRow("", self.auto_upload)
         form.addRow("", self.delete_after)
         form.addRow("", self.checksum_when_required)
@@ -269,8 +291,11 @@ class UploadConfigPanel(QGroupBox):
         layout.addWidget(self.result_label)
 
         for edit in (self.bucket, self.region, self.key_prefix, self.endpoint, self.access_key,
-                     self.secret, self.token, self.profile):
+                     self.secret, self.token, self.profile, self.kms_key, self.object_tags):
             edit.textChanged.connect(self.revalidate)
+        self.storage_class.currentIndexChanged.connect(self.revalidate)
+        self.encryption.currentIndexChanged.connect(self._encryption_changed)
+        self.acl.toggled.connect(self.revalidate)
         for spin in (self.part_size, self.concurrency, self.retries, self.bandwidth):
             spin.valueChanged.connect(self.revalidate)
         self.allow_http.toggled.connect(self.revalidate)
@@ -327,6 +352,11 @@ class UploadConfigPanel(QGroupBox):
         self.delete_after.setChecked(config.delete_after_upload)
         self.checksum_when_required.setChecked(config.checksum_when_required)
         self.auto_upload.setChecked(config.auto_upload is True)
+        self.storage_class.setCurrentIndex(max(0, self.storage_class.findData(config.storage_class)))
+        self.encryption.setCurrentIndex(max(0, self.encryption.findData(config.server_side_encryption)))
+        self.kms_key.setText(config.sse_kms_key_id or "")
+        self.object_tags.setText(format_tags(config.object_tags))
+        self.acl.setChecked(config.acl is not None)
         self._auto_touched = False
         self.secret.clear()
         self.token.clear()
@@ -367,6 +397,10 @@ class UploadConfigPanel(QGroupBox):
         has_token = bool(self.loaded and self.loaded.has_token)
         self.form.setRowVisible(self.forget_token, mode == 0 and has_token)
         self.form.setRowVisible(self.rows["profile"].editor, mode == 1)
+        self._encryption_changed()
+
+    def _encryption_changed(self) -> None:
+        self.form.setRowVisible(self.kms_key, self.encryption.currentData() == "aws:kms")
         self.revalidate()
 
     # --- the config on screen ----------------------------------------------------------------
@@ -391,7 +425,19 @@ class UploadConfigPanel(QGroupBox):
             # Never chosen stays "never chosen", so a later passing test can still turn it on.
             auto_upload=(self.auto_upload.isChecked()
                          if self._auto_touched or self._base.auto_upload is not None else None),
+            storage_class=self.storage_class.currentData(),
+            server_side_encryption=self.encryption.currentData(),
+            sse_kms_key_id=(self.kms_key.text().strip() or None
+                            if self.encryption.currentData() == "aws:kms" else None),
+            object_tags=self._typed_tags(),
+            acl="bucket-owner-full-control" if self.acl.isChecked() else None,
         )
+
+    def _typed_tags(self) -> dict[str, str] | None:
+        try:
+            return parse_tags(self.object_tags.text()) or None
+        except ValueError:
+            return self._base.object_tags  # the sentence is shown by revalidate()
 
     def _auto_upload_toggled(self, _checked: bool) -> None:
         if not self._loading:
@@ -435,6 +481,10 @@ class UploadConfigPanel(QGroupBox):
             return {}
         config = self.current_config()
         problems = dict(validate_config(config))
+        try:
+            parse_tags(self.object_tags.text())
+        except ValueError as exc:
+            problems["objectTags"] = str(exc)
         if self.credential_mode.currentIndex() == 0:
             if not config.access_key_id and "accessKeyId" not in problems:
                 problems["accessKeyId"] = "Enter the access key id, or choose a profile."

@@ -11,7 +11,8 @@ upstream server or answered with an injected fault:
 
 Faults are armed with `inject(fault, times=N)` (the next N matching requests; None = until
 `clear()`), optionally only for one operation (`only="UploadPart"`). `throttle_bytes_per_sec`
-slows forwarded request bodies down, to imitate a slow uplink. Everything is thread-safe
+slows forwarded request bodies down, to imitate a slow uplink; `drop_request_headers` passes
+requests on without some headers, like a store that ignores them. Everything is thread-safe
 and can be changed while requests are in flight.
 
 Each client request uses its own upstream connection (Connection: close upstream), and the
@@ -147,6 +148,8 @@ class FaultProxy:
         self._armed: list[_Armed] = []
         self._stats = Stats()
         self.throttle_bytes_per_sec: int | None = None
+        # Request headers (lower-case names) not passed on, like a store that ignores them.
+        self.drop_request_headers: set[str] = set()
         self._listener = socket.create_server((host, 0))
         self.host, self.port = self._listener.getsockname()[:2]
         self._stopping = threading.Event()
@@ -297,7 +300,7 @@ class FaultProxy:
         with self._lock:
             self._conns.add(upstream)
         try:
-            upstream.sendall(_with_connection_close(raw_head))
+            upstream.sendall(_with_connection_close(raw_head, self.drop_request_headers))
             started = time.monotonic()
             sent = 0
             for chunk in reader.iter_body(info.headers):
@@ -408,10 +411,10 @@ class _Reader:
         return total
 
 
-def _with_connection_close(raw_head: bytes) -> bytes:
+def _with_connection_close(raw_head: bytes, dropped: set[str] | None = None) -> bytes:
     lines = raw_head[:-4].split(b"\r\n")
-    kept = [line for line in lines
-            if not line.lower().startswith((b"connection:", b"expect:"))]
+    names = (b"connection:", b"expect:", *(f"{d}:".encode() for d in dropped or ()))
+    kept = [line for line in lines if not line.lower().startswith(names)]
     return b"\r\n".join([*kept, b"Connection: close"]) + b"\r\n\r\n"
 
 

@@ -199,3 +199,31 @@ def test_a_saved_token_goes_only_when_asked(qtbot: QtBot, data_dir: Path) -> Non
     stored = load_secrets(data_dir)
     assert (stored.secret_access_key, stored.session_token) == ("permanent-secret", None)
     assert not panel.forget_token.isVisible() and not panel.forget_token.isChecked()
+
+
+def test_object_options_are_checked_and_saved(qtbot: QtBot, data_dir: Path) -> None:
+    panel = _stored_panel(qtbot, data_dir, "old-secret", None)
+    assert not panel.kms_key.isVisible()
+    panel.storage_class.setCurrentIndex(panel.storage_class.findData("GLACIER_IR"))
+    panel.encryption.setCurrentIndex(panel.encryption.findData("aws:kms"))
+    assert panel.kms_key.isVisible()
+    qtbot.keyClicks(panel.kms_key, "not a key")
+    assert "KMS key id must be" in panel.rows["sseKmsKeyId"].text() and not panel.save_button.isEnabled()
+    panel.kms_key.setText("alias/team-sessions")
+    qtbot.keyClicks(panel.object_tags, "team=qa,oops")
+    assert "is not key=value" in panel.rows["objectTags"].text() and not panel.save_button.isEnabled()
+    panel.object_tags.setText("team=qa, aws:owner=me")
+    assert "reserved by AWS" in panel.rows["objectTags"].text()
+    panel.object_tags.setText("team=qa, case=checkout 4711")
+    panel.acl.setChecked(True)
+    assert panel.save_button.isEnabled()
+    with qtbot.waitSignal(panel.saved, timeout=10_000):
+        panel.save_button.click()
+    saved = load_config(data_dir).value
+    assert saved is not None
+    assert (saved.storage_class, saved.server_side_encryption, saved.sse_kms_key_id, saved.acl) == (
+        "GLACIER_IR", "aws:kms", "alias/team-sessions", "bucket-owner-full-control")
+    assert saved.object_tags == {"team": "qa", "case": "checkout 4711"}
+    again = open_panel(qtbot, data_dir)
+    assert again.object_tags.text() == "team=qa,case=checkout 4711" and again.acl.isChecked()
+    assert again.encryption.currentData() == "aws:kms" and again.kms_key.text() == "alias/team-sessions"
