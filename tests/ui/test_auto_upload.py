@@ -95,8 +95,10 @@ def test_a_passing_test_connection_turns_auto_upload_on_once(
     panel.test_button.click()
     qtbot.waitUntil(lambda: "Auto upload is now on" in panel.result_label.text(), timeout=20_000)
     assert panel.auto_upload.isChecked()
-    qtbot.waitUntil(lambda: (c := load_config(data_dir).value) is not None and c.auto_upload is True,
-                    timeout=10_000)
+    # Saved at once (nothing else was changed), and the panel knows it.
+    qtbot.waitUntil(lambda: panel.loaded is not None and panel.loaded.config is not None
+                    and panel.loaded.config.auto_upload is True, timeout=10_000)
+    assert load_config(data_dir).value.auto_upload is True  # type: ignore[union-attr]
 
     # Turned off by the person: a later passing test leaves it off.
     panel.auto_upload.setChecked(False)
