@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from types import ModuleType
 
 from app import __version__
-from app.commands.context import EXIT_USAGE, CommandContext
+from app.commands.arguments import SafeArgumentParser, session_ids_problem
+from app.commands.context import EXIT_USAGE, CommandContext, fail
 from app.paths import ensure_data_dir, resolve_data_dir
 
 # name -> (module, one-line help)
@@ -39,7 +42,7 @@ def _load(module_name: str) -> ModuleType:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = SafeArgumentParser(
         prog="sessionrec",
         description="Record screen sessions and upload them to S3.",
     )
@@ -57,10 +60,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _make_private(data_dir: Path) -> None:
+    """Tighten a data folder left 0755/0644 by an older build; one log line says what changed."""
+    from app.logs import setup_logging
+    from app.privacy import tighten_data_dir
+
+    setup_logging(data_dir)
+    note = tighten_data_dir(data_dir)
+    if note:
+        logging.getLogger("app.privacy").info("%s", note)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     command = args.command or "gui"
+    # Ids are checked before anything touches the data folder.
+    problem = session_ids_problem(args)
+    if problem:
+        return fail(problem, EXIT_USAGE)
     data_dir = resolve_data_dir(args.data_dir)
     try:
         ensure_data_dir(data_dir)
@@ -68,10 +86,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sessionrec: cannot use the data folder {data_dir}: {exc.strerror or exc}.",
               file=sys.stderr)
         return EXIT_USAGE
+    _make_private(data_dir)
     ctx = CommandContext(data_dir=data_dir)
     if args.command is None:
         # `sessionrec` alone starts the window; give the gui command its defaults.
-        gui_parser = argparse.ArgumentParser(prog="sessionrec gui")
+        gui_parser = SafeArgumentParser(prog="sessionrec gui")
         _load(COMMANDS["gui"][0]).add_arguments(gui_parser)
         args = gui_parser.parse_args([], namespace=args)
     result: int = _load(COMMANDS[command][0]).run(args, ctx)

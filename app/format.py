@@ -25,3 +25,23 @@ def human_duration(seconds: float) -> str:
     if minutes:
         return f"{minutes}m {secs:02d}s"
     return f"{secs}s"
+
+
+def clock_time(epoch_ms: int, now_ms: int) -> str:
+    """Local wall-clock time of `epoch_ms`; with the date when it is not today."""
+    import time
+
+    when = time.localtime(epoch_ms / 1000)
+    today = time.localtime(now_ms / 1000)
+    if (when.tm_year, when.tm_yday) == (today.tm_year, today.tm_yday):
+        return time.strftime("%H:%M:%S", when)
+    return time.strftime("%Y-%m-%d %H:%M:%S", when)
+
+
+def next_try_text(last_error: str | None, next_attempt_at: int | None, now_ms: int) -> str | None:
+    """'<why the last try failed> Next try at 21:40:05 (in 12s).' while a retry is waiting."""
+    if next_attempt_at is None or next_attempt_at <= now_ms:
+        return None
+    wait = human_duration((next_attempt_at - now_ms) / 1000)
+    when = f"Next try at {clock_time(next_attempt_at, now_ms)} (in {wait})."
+    return f"{last_error.rstrip()} {when}" if last_error else when

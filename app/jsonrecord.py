@@ -42,7 +42,10 @@ def _int(value: Any, where: str) -> int:
 def _float(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise SchemaError(f"{where} must be a number, got {_describe(value)}")
-    result = float(value)
+    try:
+        result = float(value)
+    except OverflowError:  # a 400-digit integer
+        raise SchemaError(f"{where} must be a finite number") from None
     if not math.isfinite(result):
         raise SchemaError(f"{where} must be a finite number")
     return result

@@ -7,13 +7,17 @@ formatted message, including exception text from the SDK.
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
+import os
 import re
+import stat
 import threading
 from pathlib import Path
+from typing import cast
 
-from app.paths import log_path
+from app.paths import FILE_MODE, log_path
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
@@ -55,22 +59,55 @@ class ScrubbingFormatter(logging.Formatter):
 _FORMAT = "%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"
 
 
+def _private_opener(path: str, flags: int) -> int:
+    """Open the log file 0600, never through a link, never blocking on a FIFO."""
+    fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY,
+                 FILE_MODE)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{os.path.basename(path)} is not a regular file")
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """The rotating log, each file created 0600 (the umask cannot widen it)."""
+
+    def _open(self) -> io.TextIOWrapper:
+        return cast(io.TextIOWrapper, open(self.baseFilename, self.mode, encoding=self.encoding,
+                    errors=self.errors, opener=_private_opener))
+
+
+class _NoTracebackFormatter(ScrubbingFormatter):
+    # The stderr fallback is read by a person at a command line: sentences, not tracebacks.
+    def formatException(self, ei: object) -> str:
+        return ""
+
+
 def setup_logging(data_dir: Path, level: int = logging.INFO) -> None:
     """Send the app's logs to the rotating log file; safe to call more than once."""
+    # A log write that fails (a full disk) is dropped, never printed as a traceback.
+    logging.raiseExceptions = False
     root = logging.getLogger()
     target = log_path(data_dir)
     if any(getattr(h, "_sessionrec_target", None) == str(target) for h in root.handlers):
         return
     handler: logging.Handler
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        handler = PrivateRotatingFileHandler(
             target, maxBytes=2 * 1024 * 1024, backupCount=5, encoding="utf-8"
         )
+        handler.setFormatter(ScrubbingFormatter(_FORMAT))
     except OSError:
-        # A read-only or full disk must not stop the app; logs go to stderr instead.
+        # A read-only or full disk (or something odd in place of the log) must not stop the
+        # app; warnings go to stderr instead, without tracebacks.
         handler = logging.StreamHandler()
-    handler.setFormatter(ScrubbingFormatter(_FORMAT))
+        handler.setLevel(logging.WARNING)
+        handler.setFormatter(_NoTracebackFormatter(_FORMAT))
     setattr(handler, "_sessionrec_target", str(target))  # noqa: B010 - tag our own handler
     root.addHandler(handler)
     root.setLevel(level)

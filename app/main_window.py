@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -44,7 +43,13 @@ from app.session_texts import (
     clean_title,
     set_session_texts,
 )
-from app.sessions import list_sessions, read_list_item, session_paths
+from app.sessions import (
+    InvalidSessionId,
+    delete_session_folder,
+    list_sessions,
+    read_list_item,
+    session_paths,
+)
 from app.widgets.background import run_in_background
 from app.widgets.card_state import bulk_targets
 from app.widgets.hotkey import DEFAULT_HOTKEY, GlobalHotkey
@@ -258,7 +263,13 @@ class MainWindow(QMainWindow):
     def refresh_session(self, session_id: str, then: Callable[[SessionListItem], None] | None = None
                         ) -> None:
         """Re-read one session (off the GUI thread) and update its row only."""
-        paths = session_paths(self.data_dir, session_id)
+
+        def read() -> SessionListItem | None:
+            try:
+                paths = session_paths(self.data_dir, session_id)
+            except InvalidSessionId:
+                return None  # gone, or replaced by a link: no longer a session to show
+            return read_list_item(paths) if paths.root.is_dir() else None
 
         def done(item: SessionListItem | None) -> None:
             if item is None:
@@ -268,15 +279,17 @@ class MainWindow(QMainWindow):
             if then is not None:
                 then(item)
 
-        run_in_background(lambda: read_list_item(paths) if paths.root.is_dir() else None, done,
-                          name="sessionrec-read-session")
+        run_in_background(read, done, name="sessionrec-read-session")
 
     def on_card_action(self, session_id: str, action: str) -> None:
         item = self.model.item(session_id)
         if item is None:
             return
         if action == "open_folder":
-            self.open_folder(session_paths(self.data_dir, session_id).root)
+            try:
+                self.open_folder(session_paths(self.data_dir, session_id).root)
+            except InvalidSessionId as exc:
+                self.statusBar().showMessage(str(exc), 8000)
         elif action == "edit":
             self.edit_texts(item)
         elif action == "delete":
@@ -462,7 +475,7 @@ class MainWindow(QMainWindow):
             failures: dict[str, str] = {}
             for session_id in ids:
                 try:
-                    shutil.rmtree(session_paths(data_dir, session_id).root)
+                    delete_session_folder(data_dir, session_id)
                 except OSError as exc:
                     failures[session_id] = exc.strerror or str(exc)
             return failures
@@ -497,7 +510,6 @@ class MainWindow(QMainWindow):
                 "This recording has not reached the bucket. Once deleted it is gone for good. "
                 "Delete it anyway?"):
             return
-        root = session_paths(self.data_dir, item.session_id).root
         self.model.set_note(item.session_id, "Deleting…")
 
         def done(_result: object) -> None:
@@ -509,7 +521,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"The session could not be deleted: {exc}.", 8000)
             self.refresh_session(item.session_id)
 
-        run_in_background(lambda: shutil.rmtree(root), done, failed, "sessionrec-delete")
+        # Never follows a link: a link in place of the folder (or inside it) is removed as a link.
+        run_in_background(lambda: delete_session_folder(self.data_dir, item.session_id), done,
+                          failed, "sessionrec-delete")
 
     # --- uploads ----------------------------------------------------------------------------
     def attach_queue(self, queue: Any) -> None:

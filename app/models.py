@@ -89,6 +89,10 @@ class MultipartState(JsonRecord):
     file_size: int
     file_mtime_ns: int
     parts: list[UploadedPart] = field(default_factory=list)
+    # The zip's ctime when the upload began: touched since means "check the SHA-256 again".
+    file_ctime_ns: int | None = None
+    # The zip's SHA-256 matched session-meta.json for this file (size, mtime, ctime).
+    zip_verified: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,9 @@ class SessionListItem(JsonRecord):
     s3_key: str | None = None
     title: str | None = None
     note: str | None = None
+    # The state records a multipart upload the bucket still holds (a failed session keeps it
+    # so that Retry resumes it; Cancel aborts it).
+    multipart_upload_open: bool = False
 
     def to_json(self) -> dict[str, object]:
         # `damaged` is part of the contract even when false.

@@ -21,10 +21,19 @@ def resolve_data_dir(cli_value: str | os.PathLike[str] | None = None) -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+# Recordings hold the whole screen and every key typed: nobody else may read them.
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
 def ensure_data_dir(data_dir: Path) -> Path:
-    """Create the data dir and its fixed sub-folders (DESIGN §3)."""
+    """Create the data dir and its fixed sub-folders (DESIGN §3), private (0700). Existing
+    folders are left as they are here; `app.privacy.tighten_data_dir` tightens them."""
     for sub in (data_dir, data_dir / "sessions", data_dir / "logs"):
-        sub.mkdir(parents=True, exist_ok=True)
+        if not sub.is_dir():
+            sub.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+            # mkdir's mode is filtered by the umask; the folder must be exactly private.
+            os.chmod(sub, DIR_MODE)
     return data_dir
 
 

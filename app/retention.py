@@ -10,11 +10,11 @@ are kept so the list still shows where the recording went.
 from __future__ import annotations
 
 import logging
-import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from app import session_files
 from app.models import SessionListItem
 from app.sessions import META_FILE, STATE_FILE, list_sessions, read_list_item, session_paths
 
@@ -51,15 +51,13 @@ def plan_cleanup(items: Iterable[SessionListItem], policy: RetentionPolicy) -> l
 
 
 def remove_local_files(data_dir: Path, session_id: str) -> None:
-    """Remove a session's recording files, keeping its metadata and upload state."""
+    """Remove a session's recording files, keeping its metadata and upload state. Nothing is
+    followed: a link in the folder is removed as a link, its target is never touched."""
     root = session_paths(data_dir, session_id).root
-    for entry in root.iterdir():
-        if entry.name in KEPT_FILES:
+    for name in session_files.list_names(root):
+        if name in KEPT_FILES:
             continue
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
-        else:
-            entry.unlink()
+        session_files.remove(root, name)
 
 
 def apply_cleanup(data_dir: Path, policy: RetentionPolicy) -> list[str]:

@@ -1,25 +1,35 @@
 """The on-disk session layout (DESIGN §3) and the session listing.
 
-Listing never raises for one bad session: a session whose files cannot be read
-is returned with `damaged=True` and a reason, so the list can show it (never
-hide it, never delete it). Folder names that are not valid session ids, and
-symbolic links, are ignored and never followed.
+Listing never raises for one bad session: a session whose files cannot be read,
+or that breaks the trust rule (a link, FIFO or folder where a file should be, a
+path in its JSON that leaves the folder), is returned with `damaged=True` and a
+reason, so the list can show it (never hide it, never delete it). Folder names
+that are not valid session ids, and symbolic links, are ignored and never
+followed. Every session file is read and written through `app.session_files`.
 """
 
 from __future__ import annotations
 
 import calendar
+import contextlib
 import os
 import re
 import secrets
+import shutil
+import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
-from app.jsonfile import Loaded, read_json, write_json_atomic
+from app import session_files
+from app.jsonfile import MAX_JSON_BYTES, Loaded, dumps, parse_json_bytes, unsafe_problem
 from app.models import SessionListItem, SessionMeta, UploadState, UploadStatus
 from app.paths import sessions_root
+from app.upload.state_bounds import bounded_state
+
+T = TypeVar("T")
 
 SESSION_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # New ids: UTC start time, so lexical order is time order, plus randomness for uniqueness.
@@ -34,6 +44,9 @@ SCREENSHOTS_DIR = "screenshots"
 ZIP_FILE = "session.zip"
 ZIP_PARTIAL_FILE = "session.zip.partial"
 EXPORTED_MARKER = ".exported"
+VIDEO_FILE = "video/screen.mp4"
+LOCK_FILE = ".recording.lock"
+RESERVE_FILE = ".space-reserve"
 
 
 def is_valid_session_id(name: str) -> bool:
@@ -103,17 +116,33 @@ class SessionPaths:
 
 
 class InvalidSessionId(ValueError):
-    def __init__(self, session_id: str) -> None:
-        super().__init__(
-            f"'{session_id[:80]}' is not a session id (letters, digits, '.', '_' and '-', "
+    def __init__(self, session_id: str, sentence: str | None = None) -> None:
+        shown = "".join(ch if ch.isprintable() else "?" for ch in session_id[:80])
+        super().__init__(sentence or (
+            f"'{shown}' is not a session id (letters, digits, '.', '_' and '-', "
             "at most 64 characters)."
-        )
+        ))
+
+
+class UnsafeSessionFolder(InvalidSessionId):
+    """The id is valid but what sits at sessions/<id> is a link or not a folder."""
 
 
 def session_paths(data_dir: Path, session_id: str) -> SessionPaths:
+    """The paths of one session; refuses a bad id, and a session folder that is a symbolic
+    link or not a folder (a missing one is fine: it may be about to be created)."""
     if not is_valid_session_id(session_id):
         raise InvalidSessionId(session_id)
-    return SessionPaths(session_id, sessions_root(data_dir) / session_id)
+    root = sessions_root(data_dir) / session_id
+    try:
+        mode = os.lstat(root).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and not stat.S_ISDIR(mode):
+        raise UnsafeSessionFolder(session_id, (
+            f"The session folder {session_id} is {session_files.describe_kind(mode)}, "
+            "which sessionrec never follows or opens."))
+    return SessionPaths(session_id, root)
 
 
 def iter_session_paths(data_dir: Path) -> Iterator[SessionPaths]:
@@ -134,31 +163,151 @@ def iter_session_paths(data_dir: Path) -> Iterator[SessionPaths]:
         yield SessionPaths(entry.name, Path(entry.path))
 
 
+def read_session_json(paths: SessionPaths, rel: str, parse: Callable[[Any], T]) -> Loaded[T]:
+    """A session's JSON file through the trust rule; never raises."""
+    try:
+        raw = session_files.read_bytes(paths.root, rel, MAX_JSON_BYTES)
+    except FileNotFoundError:
+        return Loaded(missing=True)
+    except session_files.UnsafeFile as exc:
+        return Loaded(problem=unsafe_problem(exc))
+    except OSError as exc:
+        return Loaded(problem=f"{rel} cannot be read ({exc.strerror or exc})")
+    return parse_json_bytes(raw, rel, parse)
+
+
+def check_video_ref(video_ref: str) -> str:
+    """The checked `videoRef`: relative, normalised, inside video/ (UnsafeFile otherwise)."""
+    rel = session_files.check_rel(video_ref)
+    if not rel.startswith(VIDEO_DIR + "/"):
+        raise session_files.UnsafeFile(f"The path '{rel[:80]}' is not inside the video folder.")
+    return rel
+
+
+# Epoch ms of 9999-12-31: a time past it (or before 1970) was never written by a recorder, and
+# would overflow the date conversions of the list and the window.
+MAX_EPOCH_MS = 253_402_300_799_999
+# Durations and counts above 2**53 are not exact in JSON numbers anyway.
+MAX_COUNT = 2**53
+
+
+def _meta_problem(meta: SessionMeta) -> str | None:
+    """Paths and numbers of a parsed meta that no recorder writes, as a problem clause."""
+    # Paths read from JSON are checked like any other: a hostile meta must not steer a reader
+    # or recovery (which truncates the video) to a file outside the session.
+    for field, value in (("videoRef", meta.video_ref), ("zipPath", meta.zip_path)):
+        if value is None:
+            continue
+        try:
+            rel = check_video_ref(value) if field == "videoRef" else session_files.check_rel(value)
+        except session_files.UnsafeFile as exc:
+            reason = unsafe_problem(exc)
+            return f"{META_FILE} has an unsafe {field} ({reason[:1].lower()}{reason[1:]})"
+        if field == "zipPath" and rel != ZIP_FILE:
+            return f"{META_FILE} has an unsafe zipPath (not {ZIP_FILE})"
+    for field, number, limit in (("createdAt", meta.created_at, MAX_EPOCH_MS),
+                                 ("endedAt", meta.ended_at, MAX_EPOCH_MS),
+                                 ("durationMs", meta.duration_ms, MAX_COUNT),
+                                 ("actionCount", meta.action_count, MAX_COUNT),
+                                 ("screenshotCount", meta.screenshot_count, MAX_COUNT),
+                                 ("frameCount", meta.frame_count, MAX_COUNT),
+                                 ("droppedFrames", meta.dropped_frames, MAX_COUNT),
+                                 ("fileSizeBytes", meta.file_size_bytes, MAX_COUNT)):
+        if number is not None and not 0 <= number <= limit:
+            return f"{META_FILE} has {field} out of range ({str(number)[:24]})"
+    if not 0 <= meta.fps <= 1000:
+        return f"{META_FILE} has fps out of range"
+    return None
+
+
 def load_meta(paths: SessionPaths) -> Loaded[SessionMeta]:
-    loaded = read_json(paths.meta, SessionMeta.from_json)
-    if loaded.value is not None and loaded.value.session_id != paths.session_id:
-        return Loaded(problem=f"{META_FILE} names another session ({loaded.value.session_id[:64]})")
+    loaded = read_session_json(paths, META_FILE, SessionMeta.from_json)
+    if loaded.value is not None:
+        if loaded.value.session_id != paths.session_id:
+            shown = "".join(ch if ch.isprintable() else "?" for ch in loaded.value.session_id[:64])
+            return Loaded(problem=f"{META_FILE} names another session ({shown})")
+        problem = _meta_problem(loaded.value)
+        if problem:
+            return Loaded(problem=problem)
     return loaded
 
 
 def load_upload_state(paths: SessionPaths) -> Loaded[UploadState]:
-    loaded = read_json(paths.upload_state, UploadState.from_json)
+    loaded = read_session_json(paths, STATE_FILE, UploadState.from_json)
     if loaded.value is not None and loaded.value.session_id != paths.session_id:
         return Loaded(problem=f"{STATE_FILE} names another session")
+    if loaded.value is not None:  # numbers clamped into their documented bounds, logged
+        loaded = Loaded(value=bounded_state(loaded.value))
     return loaded
 
 
 def save_meta(paths: SessionPaths, meta: SessionMeta) -> None:
-    write_json_atomic(paths.meta, meta.to_json())
+    session_files.write_atomic(paths.root, META_FILE, dumps(meta.to_json()))
 
 
 def save_upload_state(paths: SessionPaths, state: UploadState) -> None:
-    write_json_atomic(paths.upload_state, state.to_json())
+    session_files.write_atomic(paths.root, STATE_FILE, dumps(state.to_json()))
 
 
 def is_exported(paths: SessionPaths) -> bool:
-    # The marker is written only after the zip was verified; both must still be there.
-    return paths.exported_marker.is_file() and paths.zip.is_file()
+    # The marker is written only after the zip was verified; both must still be there, and
+    # both must be regular files (a link named session.zip is never exported or uploaded).
+    return (session_files.is_regular(paths.root, EXPORTED_MARKER)
+            and session_files.is_regular(paths.root, ZIP_FILE))
+
+
+def _zip_state(paths: SessionPaths, problems: list[str]) -> tuple[bool, int | None]:
+    """(exported, zip size); an unsafe marker or zip is a problem and never exported."""
+    found: dict[str, os.stat_result | None] = {}
+    for rel in (EXPORTED_MARKER, ZIP_FILE):
+        try:
+            found[rel] = session_files.stat_regular(paths.root, rel)
+        except session_files.UnsafeFile as exc:
+            problems.append(unsafe_problem(exc))
+            found[rel] = None
+        except OSError:
+            found[rel] = None
+    zip_info = found[ZIP_FILE]
+    if found[EXPORTED_MARKER] is None or zip_info is None:
+        return False, None
+    denied = session_files.permission_problem(paths.root, ZIP_FILE)
+    if denied:
+        problems.append(denied)  # exported, but it cannot be uploaded as it is
+    return True, zip_info.st_size
+
+
+def recording_problems(paths: SessionPaths) -> list[str]:
+    """What in a not-yet-exported session breaks the trust rule: a link, FIFO or folder where
+    a recording file belongs, or a link or file where a sub-folder belongs. Recovery and export
+    refuse such a session; the list shows it as damaged."""
+    problems: list[str] = []
+    # Recovery cuts actions/frames/video and locks the lock file: all must be writable too.
+    to_check = [(ACTIONS_FILE, True), (FRAMES_FILE, True), (LOCK_FILE, True),
+                (RESERVE_FILE, False)]
+    for folder in (VIDEO_DIR, SCREENSHOTS_DIR):
+        try:
+            names = session_files.list_files(paths.root, folder, strict=True)
+        except session_files.UnsafeFile as exc:
+            problems.append(unsafe_problem(exc))
+            continue
+        except OSError as exc:
+            problems.append(f"{folder} cannot be read ({exc.strerror or exc})")
+            continue
+        to_check += [(f"{folder}/{name}", folder == VIDEO_DIR) for name in names]
+    for rel, write in to_check:
+        try:
+            if session_files.stat_regular(paths.root, rel) is None:
+                continue
+        except session_files.UnsafeFile as exc:
+            problems.append(unsafe_problem(exc))
+            continue
+        except OSError as exc:
+            problems.append(f"{rel} cannot be read ({exc.strerror or exc})")
+            continue
+        denied = session_files.permission_problem(paths.root, rel, write)
+        if denied:
+            problems.append(denied)
+    return problems
 
 
 def read_list_item(paths: SessionPaths) -> SessionListItem:
@@ -189,16 +338,15 @@ def _read_list_item(paths: SessionPaths) -> SessionListItem:
 
     meta = meta_loaded.value
     state = state_loaded.value
-    exported = is_exported(paths)
-    zip_size: int | None = None
-    if exported:
-        try:
-            zip_size = paths.zip.stat().st_size
-        except OSError:
-            exported = False
+    exported, zip_size = _zip_state(paths, problems)
+    if not exported and meta is not None:
+        # Only sessions still to be exported are checked file by file (few, and what recovery
+        # would open); an exported one is its zip.
+        problems.extend(recording_problems(paths))
     status: UploadStatus = state.status if state is not None else "not_uploaded"
     created = meta.created_at if meta else (created_at_from_id(paths.session_id) or 0)
-    has_local = exported or paths.actions.exists() or paths.video_dir.exists()
+    has_local = (exported or session_files.exists_any(paths.root, ACTIONS_FILE)
+                 or session_files.exists_any(paths.root, VIDEO_DIR))
     return SessionListItem(
         session_id=paths.session_id,
         created_at=created,
@@ -223,9 +371,31 @@ def _read_list_item(paths: SessionPaths) -> SessionListItem:
         s3_key=state.s3_key if state else None,
         title=meta.title if meta else None,
         note=meta.note if meta else None,
+        multipart_upload_open=bool(state is not None and state.multipart is not None),
         damaged=bool(problems),
         damaged_reason="; ".join(problems) if problems else None,
     )
+
+
+def delete_session_folder(data_dir: Path, session_id: str) -> None:
+    """Remove a session folder and everything in it, never following a link: if a link sits
+    where the folder was, only the link goes, never what it points to."""
+    if not is_valid_session_id(session_id):
+        raise InvalidSessionId(session_id)
+    fd = os.open(sessions_root(data_dir), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        try:
+            info = os.stat(session_id, dir_fd=fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return
+        if stat.S_ISDIR(info.st_mode):
+            # fd-based rmtree: a link inside (or swapped in meanwhile) is removed, not followed.
+            shutil.rmtree(session_id, dir_fd=fd)
+        else:
+            os.unlink(session_id, dir_fd=fd)
+    finally:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def list_sessions(data_dir: Path) -> list[SessionListItem]:

@@ -12,6 +12,11 @@ Then the resume run: sessionrec through a FaultProxy, SIGKILLed at ~50 %, resume
 proxy counts the bytes sent again.
 
     python -m bench.upload [--size-mib 1024] [--rounds 3] [--no-awscli] [--no-resume]
+                           [--baseline DIR]
+
+`--baseline DIR` adds `sessionrec upload --wait` run from another checkout (for example the
+commit before a change, `git worktree add` or `git archive` into DIR) as one more contender,
+so a change is measured against the code before it in the same run, same machine load.
 
 Prints figures; asserts nothing. Goals (issue 4): >= 1.0x boto3, >= 1.2x aws cli, peak RSS
 <= aws cli's, re-sent after kill <= concurrency x part size.
@@ -32,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 from app.sessions import load_meta, save_meta, session_paths
@@ -74,6 +80,7 @@ class Contender:
     name: str
     cmd: list[str]
     key: str  # the object it writes, deleted after each run
+    cwd: Path = REPO
     runs: list[Result] = dataclasses.field(default_factory=list)
 
     def ok_runs(self) -> list[Result]:
@@ -84,14 +91,15 @@ class Contender:
         return statistics.median(values) if values else float("nan")
 
 
-def run_measured(name: str, cmd: list[str], env: dict[str, str], server_pid: int) -> Result:
+def run_measured(name: str, cmd: list[str], env: dict[str, str], server_pid: int,
+                 cwd: Path = REPO) -> Result:
     # Peak RSS is VmHWM from /proc, polled: wait4's ru_maxrss would carry over this
     # (bigger) parent's high-water mark through fork on Linux. CPU time is the children's
     # rusage delta (the server is a child too, but is not reaped until the end).
     cpu_before = _children_cpu()
     server_before = _process_cpu(server_pid)
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     peak_kib = 0
     while proc.poll() is None:
@@ -150,20 +158,26 @@ def s3(endpoint: str):  # boto3 client; stubs not needed here
 
 
 def make_zip(data_dir: Path, size: int) -> tuple[str, Path]:
+    """A real zip of about `size` bytes (one stored member of random data, as a video is
+    stored), with its SHA-256 and size in the meta as the recorder's export writes them:
+    the uploader verifies both before an upload may end as done."""
     session_id = make_session(data_dir, int(time.time() * 1000), zip_bytes=1000)
     paths = session_paths(data_dir, session_id)
-    digest = hashlib.sha256()
-    with paths.zip.open("wb") as handle:
-        left = size
-        while left:
+    with zipfile.ZipFile(paths.zip, "w", zipfile.ZIP_STORED) as archive, \
+            archive.open("video/screen.mp4", "w", force_zip64=True) as member:
+        left = size - 200  # headers and the central directory
+        while left > 0:
             block = os.urandom(min(64 * MIB, left))
-            handle.write(block)
-            digest.update(block)
+            member.write(block)
             left -= len(block)
+    digest = hashlib.sha256()
+    with paths.zip.open("rb") as handle:
+        while block := handle.read(64 * MIB):
+            digest.update(block)
     meta = load_meta(paths).value
     assert meta is not None
-    # The recorder writes zipSha256 at export; set it as it would.
-    save_meta(paths, dataclasses.replace(meta, zip_sha256=digest.hexdigest(), file_size_bytes=size))
+    save_meta(paths, dataclasses.replace(meta, zip_sha256=digest.hexdigest(),
+                                         file_size_bytes=paths.zip.stat().st_size))
     return session_id, paths.zip
 
 
@@ -188,6 +202,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-awscli", action="store_true")
     parser.add_argument("--no-resume", action="store_true")
+    parser.add_argument("--baseline", type=Path, default=None, metavar="DIR",
+                        help="also run sessionrec from this checkout (the code before a change)")
     args = parser.parse_args()
     size = args.size_mib * MIB
     OUT.mkdir(parents=True, exist_ok=True)
@@ -216,6 +232,13 @@ def main() -> None:
             Contender("boto3 upload_file", [sys.executable, "-c", BOTO3_SCRIPT, endpoint,
                                             str(zip_path), BUCKET, "boto3.zip"], "boto3.zip"),
         ]
+        if args.baseline is not None:
+            base = args.baseline.resolve()
+            contenders.append(Contender(
+                "sessionrec baseline",
+                ["env", f"PYTHONPATH={base}", sys.executable, "-m", "app", "--data-dir",
+                 str(data_dir), "upload", session_id, "--wait"], f"{session_id}.zip",
+                cwd=base))
         aws = None if args.no_awscli else awscli_venv()
         if aws is not None:
             contenders.append(Contender("aws s3 cp", [str(aws), "s3", "cp", str(zip_path),
@@ -225,28 +248,29 @@ def main() -> None:
         for round_no in range(args.rounds):
             shift = round_no % len(contenders)
             for contender in contenders[shift:] + contenders[:shift]:
-                if contender.name == "sessionrec":
+                if contender.name.startswith("sessionrec"):
                     store.update(session_id, status="not_uploaded", multipart=None, bytes_uploaded=0)
-                result = run_measured(contender.name, contender.cmd, env, server.pid)
+                result = run_measured(contender.name, contender.cmd, env, server.pid, contender.cwd)
                 contender.runs.append(result)
                 client.delete_object(Bucket=BUCKET, Key=contender.key)
-                print(f"  round {round_no + 1}: {contender.name:<18} {result.rate(size):7.1f} MiB/s "
+                print(f"  round {round_no + 1}: {contender.name:<20} {result.rate(size):7.1f} MiB/s "
                       f"{result.seconds:6.2f} s  cpu {result.cpu_seconds:5.2f} s  "
                       f"server cpu {result.server_cpu_seconds:5.2f} s  "
                       f"rss {result.peak_rss_mib:6.1f} MiB" + ("" if result.returncode == 0 else "  FAILED"),
                       flush=True)
         print(f"\nmedians of {args.rounds} rounds:")
-        print(f"{'contender':<20}{'MiB/s':>8}{'seconds':>9}{'cpu s':>8}{'server cpu s':>14}"
+        print(f"{'contender':<22}{'MiB/s':>8}{'seconds':>9}{'cpu s':>8}{'server cpu s':>14}"
               f"{'peak RSS MiB':>14}")
         for c in contenders:
             failed = len(c.runs) - len(c.ok_runs())
-            print(f"{c.name:<20}{size / MIB / c.median('seconds'):>8.1f}{c.median('seconds'):>9.2f}"
+            print(f"{c.name:<22}{size / MIB / c.median('seconds'):>8.1f}{c.median('seconds'):>9.2f}"
                   f"{c.median('cpu_seconds'):>8.2f}{c.median('server_cpu_seconds'):>14.2f}"
                   f"{c.median('peak_rss_mib'):>14.1f}" + (f"  ({failed} FAILED)" if failed else ""))
         ours = contenders[0]
         for other in contenders[1:]:
             speed = other.median("seconds") / ours.median("seconds")
             print(f"sessionrec / {other.name}: speed {speed:.2f}x, "
+                  f"client cpu {ours.median('cpu_seconds') / other.median('cpu_seconds'):.2f}x, "
                   f"peak RSS {ours.median('peak_rss_mib') / other.median('peak_rss_mib'):.2f}x")
         if not args.no_resume:
             resume_run(data_dir, session_id, config, endpoint, env, size)

@@ -58,6 +58,7 @@ def dark_palette() -> object:
 
 
 def sessions_in_every_state(data_dir: Path) -> dict[str, str]:
+    from app.models import MultipartState
     from app.sessions import session_paths
     from app.upload.state_store import UploadStateStore
     from tests.factories import make_session
@@ -74,10 +75,15 @@ def sessions_in_every_state(data_dir: Path) -> dict[str, str]:
     }
     store = UploadStateStore(data_dir)
     store.update(ids["pending"], next_attempt_at=now + 42_000, retry_count=2,
-                 last_error="The network is unreachable; retrying.")
-    store.update(ids["failed"], last_error="The access key was not accepted by S3; check the "
-                 "access key id and secret in Settings.", error_detail="InvalidAccessKeyId (HTTP 403)",
-                 retry_count=0)
+                 last_error="The storage server cannot be reached; check the network connection.")
+    # Failed after its parts were sent: the multipart upload is kept for Retry, Cancel drops it.
+    failed_zip = session_paths(data_dir, ids["failed"]).zip.stat()
+    store.update(ids["failed"], last_error="These credentials are not allowed to upload to the "
+                 "bucket 'team-sessions'.", error_detail="AccessDenied (HTTP 403)", retry_count=0,
+                 error_kind="access_denied", s3_key=f"sessions/workstation-7/{ids['failed']}.zip",
+                 multipart=MultipartState(upload_id="example-upload", part_size=10 * 1024 * 1024,
+                                          file_size=failed_zip.st_size,
+                                          file_mtime_ns=failed_zip.st_mtime_ns))
     store.update(ids["done"], s3_key=f"sessions/workstation-7/{ids['done']}.zip")
     from app.session_texts import set_session_texts
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import zipfile
@@ -50,8 +51,10 @@ def make_session(
         with zipfile.ZipFile(paths.zip, "w") as archive:
             archive.writestr("payload.bin", os.urandom(zip_bytes))
         paths.exported_marker.write_text("")
+        # As the recorder's export does: the zip's size and SHA-256 go into the meta.
         meta = SessionMeta(**{**meta.__dict__, "zip_path": "session.zip",
-                              "file_size_bytes": paths.zip.stat().st_size})
+                              "file_size_bytes": paths.zip.stat().st_size,
+                              "zip_sha256": hashlib.sha256(paths.zip.read_bytes()).hexdigest()})
     save_meta(paths, meta)
     if status is not None:
         size = paths.zip.stat().st_size if exported else 0

@@ -1,5 +1,6 @@
-"""`sessionrec cancel ID`: a pending or running upload ends as not_uploaded, its multipart
-upload aborted so nothing is left billed.
+"""`sessionrec cancel ID`: a pending, running or failed upload ends as not_uploaded, its
+multipart upload aborted so nothing is left billed (a failed session keeps its multipart
+upload only so that Retry resumes it; cancel is how to drop it).
 
 When another process owns the queue the cancel is handed to it, and this command returns
 once that process has stopped the upload (within about a second). With no owner the abort
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.commands.context import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandContext, fail
+from app.commands.context import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandContext, disk_sentence, fail
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,7 +21,7 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from app.commands import queue_support as qs
     from app.logs import setup_logging
     from app.upload.queue_checks import load_valid_config, state_problem
-    from app.upload.queue_core import real_engine
+    from app.upload.queue_core import CANCELLABLE, real_engine
     from app.upload.queue_ops import abort_and_reset
     from app.upload.state_store import UploadStateStore
 
@@ -33,15 +34,17 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
         return fail(str(exc), EXIT_USAGE)
     if problem:
         return fail(problem, EXIT_USAGE)
-    if status not in ("pending", "uploading"):
+    if status not in CANCELLABLE:
         words = (status or "not_uploaded").replace("_", " ")
-        return fail(f"Session {session_id} is not queued (it is {words}).", EXIT_USAGE)
+        return fail(f"Session {session_id} is not queued or failed (it is {words}).", EXIT_USAGE)
     owned = qs.take_or_find_owner(data_dir)
     if owned.lock is None:
         return qs.hand_off_one(data_dir, "cancel", session_id, "cancelled")
     try:
         config, _ = load_valid_config(data_dir)
         state = abort_and_reset(data_dir, store, session_id, config, real_engine().abort)
+    except OSError as exc:
+        return fail(disk_sentence(exc, f"session {session_id} could not be cancelled"), EXIT_FAILED)
     finally:
         owned.lock.release()
     if state.last_error:

@@ -6,11 +6,13 @@ import argparse
 import signal
 import threading
 
-from app.commands.context import EXIT_FAILED, EXIT_OK, CommandContext, fail
+from app.commands.arguments import bounded_int
+from app.commands.context import EXIT_FAILED, EXIT_OK, CommandContext, disk_sentence, fail
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = any free port)")
+    parser.add_argument("--port", type=bounded_int("--port", 0, 65535), default=0,
+                        help="port on 127.0.0.1 (0 = any free port)")
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
@@ -25,7 +27,11 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     except (RuntimeError, OSError) as exc:
         return fail(f"the local S3 server could not start: {exc}.", EXIT_FAILED)
     existing = load_config(ctx.data_dir).value
-    server.write_config(ctx.data_dir, existing)
+    try:
+        server.write_config(ctx.data_dir, existing)
+    except OSError as exc:
+        server.stop()
+        return fail(disk_sentence(exc, "the settings could not be saved"), EXIT_FAILED)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

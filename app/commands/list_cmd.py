@@ -7,7 +7,7 @@ import json
 import time
 
 from app.commands.context import EXIT_OK, CommandContext
-from app.format import human_size
+from app.format import human_size, next_try_text
 from app.models import SessionListItem
 from app.sessions import list_sessions
 
@@ -34,6 +34,13 @@ def _row(item: SessionListItem) -> str:
         note = "recording or interrupted"
     elif not item.is_exported:
         note = "not exported"
+    elif item.upload_status == "pending" and item.last_upload_error:
+        now_ms = int(time.time() * 1000)
+        note = next_try_text(item.last_upload_error, item.next_attempt_at, now_ms) or \
+            item.last_upload_error
+    elif item.upload_status == "failed" and item.multipart_upload_open:
+        note = (f"{item.last_upload_error or 'The upload failed.'} The unfinished upload is kept "
+                f"for retry; `sessionrec cancel {item.session_id}` removes it.")
     else:
         note = item.last_upload_error or ""
     return f"{item.session_id:<32} {created}  {_status_text(item):<20} {size:>9}  {note}".rstrip()
@@ -42,7 +49,9 @@ def _row(item: SessionListItem) -> str:
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     # Interrupted recordings are finalized and exported first (quick when there are none).
     from app.commands.record import run_recovery
+    from app.logs import setup_logging
 
+    setup_logging(ctx.data_dir)  # what recovery logs goes to the log file, not stderr
     run_recovery(ctx.data_dir)
     items = list_sessions(ctx.data_dir)
     if args.json:

@@ -10,20 +10,25 @@ import signal
 import sys
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Slot
 
 from app.commands.context import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
-from app.format import human_duration, human_rate, human_size
+from app.format import human_duration, human_rate, human_size, next_try_text
+from app.models import UploadState
+from app.paths import sessions_root
+from app.upload.errors import SESSION_REMOVED_SENTENCE
 from app.upload.handoff import HandOffError, send_request
 from app.upload.qt_host import QueueHost
 from app.upload.queue_lock import QueueLock, read_owner
-from app.upload.state_store import StateDamaged, UploadStateStore
+from app.upload.state_store import StateDamaged, UploadStateStore, now_ms
 
 TERMINAL = ("done", "failed", "not_uploaded")
 OWNER_WAIT_S = 5.0
+OWNER_CHECK_S = 1.0  # how often a command following another process's upload checks it still runs
 
 
 def core_app() -> QCoreApplication:
@@ -69,6 +74,13 @@ class ProgressPrinter:
         self.tty = stream.isatty()
         self._last_line = 0.0
         self._bar_open = False
+
+    def status_of(self, session_id: str, state: UploadState | None, status: str) -> None:
+        """A status line; a session waiting for its next try says why and when."""
+        detail = ""
+        if status == "pending" and state is not None:
+            detail = next_try_text(state.last_error, state.next_attempt_at, now_ms()) or ""
+        self.status(session_id, status, detail)
 
     def status(self, session_id: str, status: str, detail: str = "") -> None:
         self._end_bar()
@@ -117,14 +129,24 @@ class QueueRunner(QObject):
 
     @Slot(str, str)
     def on_status(self, session_id: str, status: str) -> None:
-        self.out.status(session_id, status)
+        state = None
+        if status == "pending":
+            try:
+                state = self.host.queue.store.get(session_id)
+            except (StateDamaged, OSError, ValueError):
+                state = None
+        self.out.status_of(session_id, state, status)
         if self.targets is not None and session_id in self.targets:
             if status in TERMINAL:
-                self.final[session_id] = status
-                if all(t in self.final for t in self.targets):
-                    self._quit()
+                self._ended(session_id, status)
             else:
                 self.final.pop(session_id, None)
+                self.failures.pop(session_id, None)
+
+    def _ended(self, session_id: str, status: str) -> None:
+        self.final[session_id] = status
+        if self.targets is not None and all(t in self.final for t in self.targets):
+            self._quit()
 
     @Slot(str, object, object, float, float)
     def on_progress(self, session_id: str, done: object, total: object, rate: float, eta: float) -> None:
@@ -132,7 +154,13 @@ class QueueRunner(QObject):
 
     @Slot(str, str)
     def on_failed(self, session_id: str, sentence: str) -> None:
+        # Sent for every session that leaves the queue unuploaded, even when its state could
+        # not be written (full disk, removed folder): a waiting command ends here too.
         self.failures[session_id] = sentence
+        if self.targets is not None and session_id in self.targets:
+            if self.final.get(session_id) != "failed":  # no status line said so yet
+                self.out.status(session_id, "failed", sentence)
+            self._ended(session_id, "failed")
 
     @Slot()
     def on_idle(self) -> None:
@@ -181,15 +209,34 @@ def _noop() -> None:
     pass
 
 
+@dataclass
+class FollowResult:
+    """How sessions another process uploaded ended; `lock` is set when that process went away
+    and this one took the queue over (the caller then runs the rest itself)."""
+
+    final: dict[str, str] = field(default_factory=dict)
+    sentences: dict[str, str] = field(default_factory=dict)
+    lock: QueueLock | None = None
+
+
 def wait_on_disk(data_dir: Path, ids: list[str], out: ProgressPrinter,
-                 poll_s: float = 0.25) -> dict[str, str]:
-    """Follow sessions that another process is uploading, by reading their state files."""
+                 poll_s: float = 0.25) -> FollowResult:
+    """Follow sessions that another process is uploading, by reading their state files.
+
+    Ends when each id ended (done, failed, not uploaded, or its folder removed), or when the
+    owning process is gone (its lock is free: this process takes it and returns it)."""
     store = UploadStateStore(data_dir)
-    final: dict[str, str] = {}
-    seen: dict[str, tuple[str, int]] = {}
-    while len(final) < len(ids):
+    result = FollowResult()
+    seen: dict[str, tuple[str, int, int | None]] = {}
+    next_owner_check = time.monotonic() + OWNER_CHECK_S
+    while len(result.final) < len(ids):
         for session_id in ids:
-            if session_id in final:
+            if session_id in result.final:
+                continue
+            if not (sessions_root(data_dir) / session_id).is_dir():
+                result.final[session_id] = "failed"
+                result.sentences[session_id] = SESSION_REMOVED_SENTENCE
+                out.status(session_id, "failed", SESSION_REMOVED_SENTENCE)
                 continue
             try:
                 state = store.get(session_id)
@@ -197,26 +244,37 @@ def wait_on_disk(data_dir: Path, ids: list[str], out: ProgressPrinter,
                 continue  # mid-replace on some filesystems; read again next round
             if state is None:
                 continue
-            key = (state.status, state.bytes_uploaded)
+            key = (state.status, state.bytes_uploaded, state.next_attempt_at)
             if seen.get(session_id) != key:
-                if seen.get(session_id, ("", 0))[0] != state.status:
-                    out.status(session_id, state.status)
+                previous = seen.get(session_id, ("", 0, None))
+                if (previous[0], previous[2]) != (state.status, state.next_attempt_at):
+                    out.status_of(session_id, state, state.status)
                 elif state.status == "uploading":
                     out.progress(session_id, state.bytes_uploaded, state.total_bytes, 0.0, -1.0)
                 seen[session_id] = key
             if state.status in TERMINAL:
-                final[session_id] = state.status
-        if len(final) < len(ids):
-            time.sleep(poll_s)
-    return final
+                result.final[session_id] = state.status
+        if len(result.final) >= len(ids):
+            break
+        if time.monotonic() >= next_owner_check:
+            next_owner_check = time.monotonic() + OWNER_CHECK_S
+            lock = QueueLock(data_dir)
+            if lock.acquire():
+                result.lock = lock  # the owner stopped (or crashed): carry on ourselves
+                return result
+        time.sleep(poll_s)
+    return result
 
 
-def failure_sentence(data_dir: Path, session_id: str, status: str) -> str:
-    if status == "not_uploaded":
+def failure_sentence(data_dir: Path, session_id: str, status: str,
+                     known: dict[str, str] | None = None) -> str:
+    sentence = (known or {}).get(session_id)
+    if status == "not_uploaded" and not sentence:
         return f"The upload of session {session_id} was cancelled."
-    try:
-        state = UploadStateStore(data_dir).get(session_id)
-    except StateDamaged:
-        state = None
-    reason = state.last_error if state and state.last_error else "the upload failed"
-    return f"Session {session_id} was not uploaded: {reason.rstrip('.')}."
+    if not sentence:
+        try:
+            state = UploadStateStore(data_dir).get(session_id)
+        except (StateDamaged, OSError, ValueError):
+            state = None
+        sentence = state.last_error if state and state.last_error else "the upload failed"
+    return f"Session {session_id} was not uploaded: {sentence.rstrip('.')}."

@@ -48,17 +48,28 @@ def run_recovery(data_dir: Path) -> None:
     auto_upload(data_dir, exported, _say)
 
 
+# Documented bounds of the command line (README, docs/FORMATS.md).
+MAX_DURATION_S = 24 * 3600.0
+MIN_SCREENSHOT_EVERY_S, MAX_SCREENSHOT_EVERY_S = 0.5, 3600.0
+MAX_WIDTH_PX = 16384
+MAX_MONITOR = 64
+
+
 def _validate(args: argparse.Namespace) -> str | None:
-    if not args.duration > 0:
-        return "--duration must be more than 0 seconds."
+    # float() accepts "inf" and "nan"; every comparison below is written so they fail it.
+    if not 0 < args.duration <= MAX_DURATION_S:
+        return f"--duration must be more than 0 and at most {MAX_DURATION_S:.0f} seconds (24 hours)."
     if not 1 <= args.fps <= 30:
         return "--fps must be between 1 and 30."
-    if args.screenshot_every < 0:
-        return "--screenshot-every must be 0 (off) or more seconds."
-    if args.monitor != "all" and not str(args.monitor).isdigit():
-        return "--monitor must be a monitor number (1, 2, ...) or 'all'."
-    if args.max_width is not None and args.max_width < 16:
-        return "--max-width must be at least 16 pixels."
+    every = args.screenshot_every
+    if every != 0 and not MIN_SCREENSHOT_EVERY_S <= every <= MAX_SCREENSHOT_EVERY_S:
+        return (f"--screenshot-every must be 0 (off) or between {MIN_SCREENSHOT_EVERY_S:g} and "
+                f"{MAX_SCREENSHOT_EVERY_S:.0f} seconds.")
+    if args.monitor != "all" and not (str(args.monitor).isdigit() and len(str(args.monitor)) <= 3
+                                      and 1 <= int(args.monitor) <= MAX_MONITOR):
+        return f"--monitor must be a monitor number (1 to {MAX_MONITOR}) or 'all'."
+    if args.max_width is not None and not 16 <= args.max_width <= MAX_WIDTH_PX:
+        return f"--max-width must be between 16 and {MAX_WIDTH_PX} pixels."
     if args.title is not None:
         from app.session_texts import TextProblem, clean_title
 
@@ -73,10 +84,14 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     problem = _validate(args)
     if problem:
         return fail(problem, EXIT_USAGE)
+    from app.logs import setup_logging
     from app.recorder.archive import ExportError
     from app.recorder.session_recorder import RecorderError, RecorderSettings, SessionRecorder
     from app.session_texts import clean_title
 
+    # Log records (a writer's traceback on a full disk, the recorder's own error line) go to the
+    # log file; stderr gets each sentence once, from here.
+    setup_logging(ctx.data_dir)
     run_recovery(ctx.data_dir)
     settings = RecorderSettings(
         fps=args.fps, screenshot_every_s=args.screenshot_every, mask_keys=args.mask_keys,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.commands.context import EXIT_OK, EXIT_USAGE, CommandContext, fail
+from app.commands.context import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandContext, disk_sentence, fail
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,7 +64,11 @@ def run_one(args: argparse.Namespace, ctx: CommandContext) -> int:
         config, problem = load_valid_config(data_dir)
         if config is None:
             return fail(problem or "The upload settings are not valid.", EXIT_USAGE)
-        mark_pending(data_dir, store, session_id, config, reset_retries=True)
+        try:
+            mark_pending(data_dir, store, session_id, config, reset_retries=True)
+        except OSError as exc:
+            return fail(disk_sentence(exc, f"session {session_id} could not be queued again"),
+                        EXIT_FAILED)
     finally:
         owned.lock.release()
     print(f"{session_id}: {QUEUED_HINT}")

@@ -5,7 +5,7 @@
   with --wait this process then follows their state files until they end.
 - Nobody owns it and no --wait: the sessions are marked `pending` on disk for the next owner.
 - Nobody owns it and --wait: this process becomes the owner, restores the queue and runs it
-  until these sessions end.
+  until these sessions end. If an owner it was following stops first, it takes over.
 Exit 0 when all are uploaded, 1 when one failed or was cancelled, 2 for bad input.
 """
 
@@ -14,8 +14,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.commands.context import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandContext, fail
+from app.commands.context import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandContext, disk_sentence, fail
+
+if TYPE_CHECKING:
+    from app.commands.queue_support import ProgressPrinter
+    from app.upload.queue_lock import QueueLock
 
 QUEUED_HINT = "queued; run `sessionrec queue --wait` or open the app to upload"
 
@@ -31,7 +36,6 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from app.commands import queue_support as qs
     from app.logs import setup_logging
     from app.upload.handoff import HandOffError
-    from app.upload.qt_host import QueueHost
     from app.upload.queue_checks import check_enqueueable, load_valid_config, state_problem
     from app.upload.queue_ops import mark_pending
     from app.upload.state_store import UploadStateStore
@@ -84,8 +88,20 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
             for session_id in todo:
                 print(f"{session_id}: queued in the upload queue of {who}")
             return EXIT_OK
-        final = qs.wait_on_disk(data_dir, todo, out)
-        return _report(data_dir, final)
+        followed = qs.wait_on_disk(data_dir, todo, out)
+        if followed.lock is None:
+            return _report(data_dir, followed.final, followed.sentences)
+        # The owner went away before these ended: this process runs the rest itself.
+        rest = [i for i in todo if i not in followed.final]
+        print(f"sessionrec: {who} stopped before the upload ended; continuing here.",
+              file=sys.stderr)
+        final, sentences = dict(followed.final), dict(followed.sentences)
+        code, more, more_sentences = _run_owned(data_dir, followed.lock, rest, out, restore=True)
+        if code is not None:
+            return code
+        final.update(more)
+        sentences.update(more_sentences)
+        return _report(data_dir, final, sentences)
 
     if not args.wait:
         try:
@@ -93,33 +109,50 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
             if config is None:
                 return fail(problem or "The upload settings are not valid.", EXIT_USAGE)
             for session_id in todo:
-                mark_pending(data_dir, store, session_id, config, reset_retries=True)
+                try:
+                    mark_pending(data_dir, store, session_id, config, reset_retries=True)
+                except OSError as exc:
+                    return fail(disk_sentence(exc, f"session {session_id} could not be queued"),
+                                EXIT_FAILED)
                 print(f"{session_id}: {QUEUED_HINT}")
         finally:
             owned.lock.release()
         return EXIT_OK
 
+    code, final, sentences = _run_owned(data_dir, owned.lock, todo, out, restore=True)
+    if code is not None:
+        return code
+    return _report(data_dir, final, sentences)
+
+
+def _run_owned(data_dir: Path, lock: QueueLock, todo: list[str], out: ProgressPrinter,
+               restore: bool) -> tuple[int | None, dict[str, str], dict[str, str]]:
+    """Own the queue until `todo` ended: (exit code if it ended early, final statuses, sentences)."""
+    from app.commands import queue_support as qs
+    from app.upload.qt_host import QueueHost
+
     qs.core_app()  # before any QObject: the local server needs the main thread's event dispatcher
-    host = QueueHost(data_dir, owned.lock)
+    host = QueueHost(data_dir, lock)
     runner = qs.QueueRunner(host, todo, out)
     for session_id in todo:  # posted before start: handled right after the restore
         refusal = host.queue.enqueue(session_id)
         if refusal:
             host.close()
-            return fail(refusal, EXIT_USAGE)
-    host.start(restore=True)
+            return fail(refusal, EXIT_USAGE), {}, {}
+    host.start(restore=restore)
     runner.run()
     if runner.interrupted:
-        return fail("Interrupted; the upload continues at the next start.", EXIT_FAILED)
-    return _report(data_dir, runner.final)
+        return fail("Interrupted; the upload continues at the next start.", EXIT_FAILED), {}, {}
+    return None, runner.final, runner.failures
 
 
-def _report(data_dir: Path, final: dict[str, str]) -> int:
+def _report(data_dir: Path, final: dict[str, str], sentences: dict[str, str]) -> int:
     from app.commands.queue_support import failure_sentence
 
     bad = [(i, s) for i, s in final.items() if s != "done"]
     if not bad:
         return EXIT_OK
     for session_id, status in bad[1:]:
-        print(f"sessionrec: {failure_sentence(data_dir, session_id, status)}", file=sys.stderr)
-    return fail(failure_sentence(data_dir, bad[0][0], bad[0][1]), EXIT_FAILED)
+        print(f"sessionrec: {failure_sentence(data_dir, session_id, status, sentences)}",
+              file=sys.stderr)
+    return fail(failure_sentence(data_dir, bad[0][0], bad[0][1], sentences), EXIT_FAILED)

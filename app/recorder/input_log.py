@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from app import session_files
 from app.recorder.actions import Action, MoveCoalescer, button_name, key_name
 from app.recorder.clock import SessionClock
 from app.recorder.timeline import FrameTimeline
@@ -133,7 +134,7 @@ class ActionWriterThread(threading.Thread):
 
     def run(self) -> None:
         try:
-            with self.path.open("a", encoding="utf-8") as handle:
+            with session_files.open_text(self.path.parent, self.path.name, "a") as handle:
                 self._loop(handle)
         except BaseException as exc:
             log.exception("action writer failed")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import queue
 import threading
 import time
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app import session_files
 from app.recorder.clock import SessionClock
 from app.recorder.timeline import FrameTimeline
 
@@ -125,19 +125,19 @@ class ScreenshotThread(threading.Thread):
     def _write(self, job: _Job) -> None:
         if self.error is not None:
             return
-        target = self.root / job.relative
-        tmp = target.with_name(f".{target.name}.tmp")
+        folder, _, name = job.relative.rpartition("/")
+        tmp = f"{folder}/.{name}.tmp"
         try:
             if self.write_hook is not None:
                 self.write_hook()
             data = encode_png(job.pixels)
             # Temp + rename: a kill mid-write never leaves a half PNG behind.
-            with tmp.open("wb") as handle:
+            with session_files.open_binary(self.root, tmp, "wb") as handle:
                 handle.write(data)
-            os.replace(tmp, target)
+            session_files.rename(self.root, tmp, job.relative)
             self.written += 1
         except BaseException as exc:
             log.exception("screenshot failed")
             self.error = exc
             with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
+                session_files.unlink(self.root, tmp)

@@ -12,19 +12,32 @@ import fcntl
 import os
 from pathlib import Path
 
-from app.filelock import try_lock_file
+from app import session_files
+from app.sessions import LOCK_FILE
 
-LOCK_FILE = ".recording.lock"
+__all__ = ["LOCK_FILE", "SessionLock"]
 
 
 class SessionLock:
     def __init__(self, session_root: Path) -> None:
+        self.root = session_root
         self.path = session_root / LOCK_FILE
         self._fd: int | None = None
 
     def try_acquire(self) -> bool:
-        self._fd = try_lock_file(self.path, 0o644, os.O_NOFOLLOW)
-        return self._fd is not None
+        """Take the lock without waiting; False when another process holds it. Opened through
+        the trust rule: a link or FIFO named .recording.lock raises UnsafeFile (an OSError)."""
+        fd = session_files.open_fd(self.root, LOCK_FILE, os.O_RDWR | os.O_CREAT)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        return True
 
     def release(self) -> None:
         if self._fd is not None:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from app import __version__
+from app import __version__, session_files
 from app.models import PauseSpan, ScreenRect, SessionMeta
 from app.recorder.capture import CapturedFrame, CaptureError, CaptureThread, probe_screen
 from app.recorder.clock import SessionClock
@@ -34,14 +34,25 @@ from app.recorder.screenshots import ScreenshotThread
 from app.recorder.session_lock import SessionLock
 from app.recorder.timeline import FrameTimeline
 from app.recorder.video_writer import VideoWriterThread, output_size
-from app.sessions import SessionPaths, new_session_id, save_meta, session_paths
+from app.sessions import (
+    ACTIONS_FILE,
+    FRAMES_FILE,
+    RESERVE_FILE,
+    SCREENSHOTS_DIR,
+    VIDEO_DIR,
+    VIDEO_FILE,
+    SessionPaths,
+    delete_session_folder,
+    new_session_id,
+    save_meta,
+    session_paths,
+    sessions_root,
+)
 
 log = logging.getLogger(__name__)
 
-VIDEO_FILE = "video/screen.mp4"
 STALL_S = 3.0
-# Freed when the disk fills, so the meta can still be completed.
-RESERVE_FILE = ".space-reserve"
+# RESERVE_FILE is freed when the disk fills, so the meta can still be completed.
 RESERVE_BYTES = 256 * 1024
 
 
@@ -130,16 +141,24 @@ class SessionRecorder:
         self.clock = SessionClock()
         session_id = new_session_id(self.clock.created_at_ms)
         paths = session_paths(self.data_dir, session_id)
-        paths.video_dir.mkdir(parents=True)
-        paths.screenshots_dir.mkdir()
-        self._lock = SessionLock(paths.root)
-        if not self._lock.try_acquire():  # a fresh folder: only a bug gets here
-            raise RecorderError("The new session folder is locked by another process.")
+        try:
+            sessions_root(self.data_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
+            # Private from the start: 0700 folders, 0600 files (session_files' modes).
+            session_files.create_session_folder(paths.root)
+            for folder in (VIDEO_DIR, SCREENSHOTS_DIR):
+                session_files.make_dir(paths.root, folder)
+            self._lock = SessionLock(paths.root)
+            if not self._lock.try_acquire():  # a fresh folder: only a bug gets here
+                raise RecorderError("The new session folder is locked by another process.")
+            for rel in (ACTIONS_FILE, FRAMES_FILE):
+                session_files.open_binary(paths.root, rel, "ab").close()
+        except OSError as exc:
+            self._discard_new_folder(paths)
+            raise RecorderError(_disk_sentence(exc, "the session folder could not be created")) from exc
         self.paths = paths
-        paths.actions.touch()
-        paths.frames.touch()
-        with contextlib.suppress(OSError):
-            (paths.root / RESERVE_FILE).write_bytes(b"\0" * RESERVE_BYTES)
+        with contextlib.suppress(OSError), \
+                session_files.open_binary(paths.root, RESERVE_FILE, "wb") as reserve:
+            reserve.write(b"\0" * RESERVE_BYTES)
         self.meta = SessionMeta(
             session_id=session_id, created_at=self.clock.created_at_ms, app_version=__version__,
             fps=float(self.settings.fps), screen=region, video_ref=VIDEO_FILE,
@@ -148,11 +167,19 @@ class SessionRecorder:
         try:
             save_meta(paths, self.meta)
         except OSError as exc:
-            self._lock.release()
+            self._discard_new_folder(paths)
             raise RecorderError(_disk_sentence(exc, "the session could not be created")) from exc
         self._start_threads(paths, region)
         self.state = RecorderState.RECORDING
         return session_id
+
+    def _discard_new_folder(self, paths: SessionPaths) -> None:
+        # Nothing was recorded yet: the half-made folder would only show up as a damaged session.
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+        with contextlib.suppress(OSError):
+            delete_session_folder(self.data_dir, paths.session_id)
 
     def _start_threads(self, paths: SessionPaths, region: ScreenRect) -> None:
         size = output_size(region.width, region.height, self.settings.max_width)
@@ -231,7 +258,7 @@ class SessionRecorder:
         self._check_writers()
         # Free the reserve first: on a full disk it is what lets the meta below be written.
         with contextlib.suppress(OSError):
-            (self.paths.root / RESERVE_FILE).unlink()
+            session_files.unlink(self.paths.root, RESERVE_FILE)
         frame_count = self._writer.written
         if self._writer.error is not None:
             # A failed write (a full disk) can leave a half fragment at the end: cut it off.

@@ -14,43 +14,57 @@ import os
 import struct
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
+from typing import BinaryIO
+
+# The functions take an open file (opened through app.session_files by their callers), so the
+# video is never reached through a link and never blocks as a FIFO.
+
+# Two boxes per ~1 s fragment: a million is days of video. A file with more boxes than that was
+# not written by us; walking it would take minutes, so it is left as it is instead.
+MAX_BOXES = 1_000_000
 
 
-def complete_length(path: Path) -> int:
+def complete_length(handle: BinaryIO) -> int:
     """Length of the longest prefix made of complete boxes, with every moof followed by its mdat."""
-    size = path.stat().st_size
+    size = os.fstat(handle.fileno()).st_size
     good_end = 0
     pos = 0
     open_moof = False
-    with path.open("rb") as handle:
-        while pos + 8 <= size:
-            handle.seek(pos)
-            header = handle.read(16)
-            box_size, box_type = struct.unpack(">I4s", header[:8])
-            if box_size == 1:
-                if len(header) < 16:
-                    break
-                box_size = struct.unpack(">Q", header[8:16])[0]
-            if box_size < 8 or pos + box_size > size:
-                break  # size 0 ("to end of file") or a box cut short: incomplete
-            pos += box_size
-            if box_type == b"moof":
-                open_moof = True
-                continue
-            if box_type == b"mdat":
-                open_moof = False
-            if not open_moof:
-                good_end = pos
+    boxes = 0
+    while pos + 8 <= size:
+        boxes += 1
+        if boxes > MAX_BOXES:
+            return size
+        handle.seek(pos)
+        header = handle.read(16)
+        if len(header) < 8:
+            break  # the file shrank under us
+        box_size, box_type = struct.unpack(">I4s", header[:8])
+        if box_size == 1:
+            if len(header) < 16:
+                break
+            box_size = struct.unpack(">Q", header[8:16])[0]
+        if box_size < 8 or pos + box_size > size:
+            break  # size 0 ("to end of file") or a box cut short: incomplete
+        pos += box_size
+        if box_type == b"moof":
+            open_moof = True
+            continue
+        if box_type == b"mdat":
+            open_moof = False
+        if not open_moof:
+            good_end = pos
     return good_end
 
 
-def trim_to_complete(path: Path) -> int:
-    """Cut an interrupted file after its last complete fragment; returns the bytes removed."""
-    size = path.stat().st_size
-    keep = complete_length(path)
+def trim_to_complete(handle: BinaryIO) -> int:
+    """Cut an interrupted file (open for writing) after its last complete fragment; returns the
+    bytes removed."""
+    size = os.fstat(handle.fileno()).st_size
+    keep = complete_length(handle)
     if keep < size:
-        os.truncate(path, keep)
+        handle.flush()
+        os.ftruncate(handle.fileno(), keep)
     return size - keep
 
 
@@ -67,14 +81,15 @@ class VideoInfo:
         return self.last_pts_ms - self.first_pts_ms + frame_ms
 
 
-def probe(path: Path) -> VideoInfo:
+def probe(handle: BinaryIO) -> VideoInfo:
     """Frame count and first/last pts (ms) by demuxing packets only, no decoding."""
     import av
 
     frames = 0
     first: int | None = None
     last: int | None = None
-    with av.open(str(path)) as container:
+    handle.seek(0)
+    with av.open(handle, "r", format="mp4") as container:
         if not container.streams.video:
             return VideoInfo(0, None, None)
         stream = container.streams.video[0]

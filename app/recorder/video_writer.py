@@ -23,8 +23,9 @@ import time
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
+from app import session_files
 from app.recorder.capture import CapturedFrame
 
 log = logging.getLogger(__name__)
@@ -48,11 +49,14 @@ def output_size(width: int, height: int, max_width: int | None) -> tuple[int, in
 class VideoEncoder:
     """The container and stream; used by the writer thread and by tests directly."""
 
-    def __init__(self, path: Path, fps: int, width: int, height: int) -> None:
+    def __init__(self, target: Path | BinaryIO, fps: int, width: int, height: int) -> None:
+        """`target`: an open, unbuffered file (the recorder's, opened through session_files),
+        or a path (tests and benches writing outside any session)."""
         import av
 
         self._av = av
-        self.container: Any = av.open(str(path), "w", format="mp4", options=dict(MUXER_OPTIONS))
+        self.container: Any = av.open(str(target) if isinstance(target, Path) else target, "w",
+                                      format="mp4", options=dict(MUXER_OPTIONS))
         stream = self.container.add_stream("libx264", rate=fps)
         stream.width = width
         stream.height = height
@@ -107,9 +111,12 @@ class VideoWriterThread(threading.Thread):
     def run(self) -> None:
         encoder: VideoEncoder | None = None
         log_file: IO[str] | None = None
+        video_file: BinaryIO | None = None
         try:
-            encoder = VideoEncoder(self.video_path, self.fps, *self.size)
-            log_file = self.frames_log.open("a", encoding="utf-8")
+            # Unbuffered: each fragment the muxer flushes goes straight to the disk.
+            video_file = session_files.open_path(self.video_path, "wb", buffering=0)
+            encoder = VideoEncoder(video_file, self.fps, *self.size)
+            log_file = session_files.open_text(self.frames_log.parent, self.frames_log.name, "a")
             self.ready.set()
             while (item := self.frames.get()) is not None:
                 if self.error is not None:
@@ -130,7 +137,8 @@ class VideoWriterThread(threading.Thread):
             self.error = self.error or exc
         finally:
             self.ready.set()
-            for closer in (encoder.close if encoder else None, log_file.close if log_file else None):
+            for closer in (encoder.close if encoder else None, log_file.close if log_file else None,
+                           video_file.close if video_file else None):
                 if closer is None:
                     continue
                 try:

@@ -11,17 +11,24 @@ from __future__ import annotations
 import dataclasses
 import getpass
 import ipaddress
+import logging
+import math
 import re
 import socket
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from app.jsonfile import Loaded, read_json, write_json_atomic
-from app.jsonrecord import JsonRecord
+from app.jsonrecord import JsonRecord, to_camel
 from app.paths import config_path
+from app.upload.backoff import MAX_BASE_SEC, MAX_CAP_SEC, MIN_BASE_SEC, MIN_CAP_SEC
 from app.upload.object_options import option_problems
+
+log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
 MIN_PART_SIZE = 5 * MIB          # S3's minimum for every part but the last
@@ -35,6 +42,40 @@ _REGION_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _ACCESS_KEY_RE = re.compile(r"^[A-Za-z0-9_+/=.-]{3,128}$")
 _PROFILE_RE = re.compile(r"^[A-Za-z0-9_.+@:/-]{1,64}$")
 _PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
+
+
+@dataclass(frozen=True)
+class NumberBound:
+    """The documented range of one numeric setting, and the sentence when outside it."""
+
+    low: float
+    high: float
+    sentence: str
+
+
+# Every number in upload-config.json (docs/FORMATS.md). Out of range: a sentence at
+# `config set` (exit 2); a clamp and a log line when the file on disk has it.
+NUMBER_BOUNDS: dict[str, NumberBound] = {
+    "maxRetries": NumberBound(0, 100, "The number of retries must be between 0 and 100."),
+    "partSizeBytes": NumberBound(MIN_PART_SIZE, MAX_PART_SIZE,
+                                 "The part size must be between 5 MiB (5242880) and 5 GiB."),
+    "concurrency": NumberBound(1, 16, "The number of parallel parts must be between 1 and 16."),
+    "maxBandwidthBytesPerSec": NumberBound(
+        16 * 1024, 10 * 1024 ** 3,
+        "The bandwidth limit must be between 16384 bytes and 10 GiB per second, or empty for "
+        "no limit."),
+    "keepUploaded": NumberBound(0, 100_000,
+                                "The number of uploaded sessions to keep must be between 0 and "
+                                "100000, or empty."),
+    "backoffBaseSec": NumberBound(MIN_BASE_SEC, MAX_BASE_SEC,
+                                  "The first retry delay must be between 0.1 and 60 seconds."),
+    "backoffCapSec": NumberBound(MIN_CAP_SEC, MAX_CAP_SEC,
+                                 "The longest retry delay must be between 1 and 3600 seconds."),
+    "connectTimeoutSec": NumberBound(0.1, 600,
+                                     "The connect timeout must be between 0.1 and 600 seconds."),
+    "readTimeoutSec": NumberBound(0.1, 3600,
+                                  "The read timeout must be between 0.1 and 3600 seconds."),
+}
 
 
 @dataclass(frozen=True)
@@ -77,8 +118,69 @@ class UploadConfig(JsonRecord):
         return self.auto_upload is True
 
 
+_ATTRS = {to_camel(f.name): f.name for f in fields(UploadConfig)}
+_DEFAULTS: dict[str, Any] = {to_camel(f.name): f.default for f in fields(UploadConfig)}
+_INT_KEYS = ("maxRetries", "partSizeBytes", "concurrency", "maxBandwidthBytesPerSec", "keepUploaded")
+
+
+def _within(value: float, bound: NumberBound) -> bool:
+    # Python compares ints and floats exactly, so a 400-digit int is simply "too big".
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    return bound.low <= value <= bound.high
+
+
+_clamp_logged: set[tuple[str, str]] = set()
+_clamp_lock = threading.Lock()
+
+
+def clamp_numbers(raw: Any) -> Any:
+    """The JSON object of upload-config.json with every number moved into its bounds.
+
+    Runs before the typed parse, so a huge or non-finite number on disk can neither crash a
+    conversion nor reach a timer. Each clamp is logged once per process.
+    """
+    if not isinstance(raw, dict):
+        return raw
+    out = dict(raw)
+    for key, bound in NUMBER_BOUNDS.items():
+        value = out.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue  # missing, null, or a wrong type the typed parse will name
+        if _within(value, bound):
+            continue
+        default = _DEFAULTS[key]
+        fixed: float | None
+        if isinstance(value, float) and math.isnan(value):
+            fixed = default  # NaN says nothing about what was meant: the default (or none)
+        else:
+            fixed = min(max(value, bound.low), bound.high)
+            if key in _INT_KEYS:
+                fixed = int(fixed)
+        out[key] = fixed
+        _log_clamp(key, value, fixed)
+    base, cap = out.get("backoffBaseSec"), out.get("backoffCapSec")
+    if isinstance(base, int | float) and isinstance(cap, int | float) and cap < base:
+        out["backoffCapSec"] = base
+        _log_clamp("backoffCapSec", cap, base)
+    return out
+
+
+def _log_clamp(key: str, value: object, fixed: object) -> None:
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "..."
+    with _clamp_lock:
+        if (key, shown) in _clamp_logged:
+            return
+        _clamp_logged.add((key, shown))
+    log.warning("upload-config.json: %s = %s is outside its bounds; using %s", key, shown, fixed)
+
+
+def _parse_config(raw: Any) -> UploadConfig:
+    return UploadConfig.from_json(clamp_numbers(raw))
+
+
 def load_config(data_dir: Path) -> Loaded[UploadConfig]:
-    return read_json(config_path(data_dir), UploadConfig.from_json)
+    return read_json(config_path(data_dir), _parse_config)
 
 
 def save_config(data_dir: Path, config: UploadConfig) -> None:
@@ -174,28 +276,15 @@ def validate_config(config: UploadConfig) -> dict[str, str]:
     if config.access_key_id is not None and not _ACCESS_KEY_RE.fullmatch(config.access_key_id):
         problems["accessKeyId"] = ("The access key id must be 3 to 128 characters: letters, digits and "
                                   "+ / = . _ -.")
-    if not MIN_PART_SIZE <= config.part_size_bytes <= MAX_PART_SIZE:
-        problems["partSizeBytes"] = "The part size must be between 5 MiB (5242880) and 5 GiB."
-    if not 0 <= config.max_retries <= 100:
-        problems["maxRetries"] = "The number of retries must be between 0 and 100."
-    if not 1 <= config.concurrency <= 16:
-        problems["concurrency"] = "The number of parallel parts must be between 1 and 16."
     if config.checksum_algorithm not in CHECKSUM_ALGORITHMS:
         problems["checksumAlgorithm"] = "The checksum algorithm must be CRC32, SHA1 or SHA256."
-    if config.max_bandwidth_bytes_per_sec is not None and config.max_bandwidth_bytes_per_sec < 16 * 1024:
-        problems["maxBandwidthBytesPerSec"] = (
-            "The bandwidth limit must be at least 16384 bytes per second, or empty for no limit."
-        )
-    if config.keep_uploaded is not None and config.keep_uploaded < 0:
-        problems["keepUploaded"] = "The number of uploaded sessions to keep must not be negative."
-    if not config.backoff_base_sec > 0:
-        problems["backoffBaseSec"] = "The first retry delay must be more than zero seconds."
-    if not config.backoff_cap_sec >= config.backoff_base_sec:
+    for key, bound in NUMBER_BOUNDS.items():
+        value = getattr(config, _ATTRS[key])
+        if value is not None and not _within(value, bound):
+            problems[key] = bound.sentence
+    if "backoffCapSec" not in problems and "backoffBaseSec" not in problems \
+            and config.backoff_cap_sec < config.backoff_base_sec:
         problems["backoffCapSec"] = "The longest retry delay must not be shorter than the first."
-    if not 0 < config.connect_timeout_sec <= 600:
-        problems["connectTimeoutSec"] = "The connect timeout must be between 0 and 600 seconds."
-    if not 0 < config.read_timeout_sec <= 3600:
-        problems["readTimeoutSec"] = "The read timeout must be between 0 and 3600 seconds."
     problems.update(option_problems(config))
     return problems
 

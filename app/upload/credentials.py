@@ -200,7 +200,7 @@ def load_credentials(data_dir: Path, config: UploadConfig,
             raise UploadError(
                 ErrorKind.CONFIG,
                 "The secret access key is not saved; set it with "
-                "`sessionrec config set secretAccessKey=...`.",
+                "`sessionrec config set secretAccessKey` (it asks for the value).",
             )
         session = boto3.Session(
             botocore_session=_botocore_session(),

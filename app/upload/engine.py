@@ -1,13 +1,19 @@
 """Upload one session's zip to S3: resumable, verified, cancellable (DESIGN §4-§6).
 
 Shape of one call to `upload_session`:
-1. stat the zip; pick the key and part size; below one part -> a single PutObject;
+1. open the zip once through app/session_files.py (a regular file in a real session folder),
+   check its size against session-meta.json and read its central directory (zip_verify.py);
+   pick the key and part size; below one part -> a single PutObject, hashed before it is sent;
 2. multipart: reuse the upload recorded in upload-state.json if the zip is unchanged
    (ListParts reconciles what S3 holds), else abort it and create a new one, and persist
    the new uploadId before any part is sent;
 3. send the missing parts from a bounded pool (`concurrency` workers), each part read as a
-   slice of the file; each finished part is recorded (throttled) and only then reported;
-4. complete, then verify with HeadObject (size, checksum, ETag, metadata).
+   slice of the file; each finished part is recorded (throttled) and only then reported.
+   Unless this file's SHA-256 was already confirmed, one sequential pass hashes it meanwhile;
+4. complete only once the SHA-256 matched session-meta.json and the file did not change,
+   then verify with HeadObject (size, checksum, ETag, metadata).
+A session folder that disappears mid-upload ends the call within a second: the multipart
+upload is aborted and SESSION_REMOVED raised.
 
 The engine never changes `status`, `retry_count` or `last_error`: that is the queue's job.
 A transient error in one part is retried inside this call at most PART_ATTEMPTS times;
@@ -19,7 +25,9 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import dataclasses
+import hashlib
 import logging
+import os
 import re
 import threading
 import time
@@ -28,17 +36,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.hashing import file_sha256
-from app.models import MultipartState, SessionMeta, UploadedPart, UploadState
-from app.sessions import load_meta, session_paths
+from app import session_files
+from app.models import MultipartState, UploadedPart, UploadState
+from app.sessions import ZIP_FILE, SessionPaths, load_meta, session_paths
 from app.upload.config import UploadConfig, object_key, part_size_for
 from app.upload.credentials import make_s3_client
-from app.upload.errors import ErrorKind, UploadCancelled, UploadError
+from app.upload.errors import SESSION_REMOVED_SENTENCE, ErrorKind, UploadCancelled, UploadError
 from app.upload.object_meta import object_metadata
 from app.upload.object_options import head_mismatches, object_args
 from app.upload.part_reader import (
     BandwidthLimiter,
     ReaderStopped,
+    SharedFd,
+    SliceDigest,
     SliceReader,
     composite_checksum,
     composite_etag,
@@ -47,6 +57,12 @@ from app.upload.part_reader import (
 from app.upload.progress import Progress, ProgressMeter
 from app.upload.s3errors import classify, disk_read_error, error_code
 from app.upload.state_store import UploadStateStore
+from app.upload.zip_verify import (
+    SequentialDigests,
+    check_central_directory,
+    damaged,
+    expected_sha256,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +73,33 @@ PART_ATTEMPTS = 3
 PART_RETRY_DELAYS = (0.5, 1.0)
 # Parts are persisted at most this often (plus at the end); progress follows the disk.
 RECORD_INTERVAL_SEC = 0.25
+# How often a running upload checks that its session folder still exists.
+FOLDER_CHECK_SEC = 0.5
+# Before aborting an upload whose parts were stopped, how long they may take to let go.
+ABORT_DRAIN_SEC = 1.0
 _MD5_ETAG = re.compile(r'^"?([0-9a-f]{32})(?:-(\d+))?"?$')
 
 
 @dataclass(frozen=True)
 class ZipFile:
-    path: Path
+    """The zip of one upload: one descriptor, read by every pass, and what it looked like."""
+
+    root: Path
+    file: SharedFd
     size: int
     mtime_ns: int
+    ctime_ns: int
+    expected_sha256: str
+
+    def changed(self) -> bool:
+        """Whether the open file was written to since it was opened (its inode, not the path)."""
+        try:
+            with self.file.use() as fd:
+                info = os.fstat(fd)
+        except (OSError, ReaderStopped):
+            return True
+        return (info.st_size, info.st_mtime_ns, info.st_ctime_ns) != \
+            (self.size, self.mtime_ns, self.ctime_ns)
 
 
 @dataclass(frozen=True)
@@ -78,42 +113,56 @@ class _NoSuchUpload(Exception):
     pass
 
 
-def _stat_zip(data_dir: Path, session_id: str) -> ZipFile:
-    path = session_paths(data_dir, session_id).zip
+class _FolderRemoved(Exception):
+    """The session folder disappeared; the caller aborts and raises SESSION_REMOVED."""
+
+
+def folder_gone(root: Path) -> bool:
+    """The session folder no longer exists (a link put in its place is refused, not "gone")."""
     try:
-        st = path.stat()
+        os.lstat(root)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _zip_missing() -> UploadError:
+    return UploadError(ErrorKind.ZIP_MISSING,
+                       "The session's zip file is missing, so there is nothing to upload.",
+                       "FileNotFound")
+
+
+def _open_zip(paths: SessionPaths) -> ZipFile:
+    """Open and check the zip before anything is sent: a regular file reached without links,
+    the size recorded at export, a readable central directory."""
+    try:
+        session_files.check_session_root(paths.root)
+        fd = session_files.open_fd(paths.root, ZIP_FILE)
     except FileNotFoundError as exc:
-        raise UploadError(ErrorKind.ZIP_MISSING,
-                          "The session's zip file is missing, so there is nothing to upload.",
-                          "FileNotFound") from exc
+        if folder_gone(paths.root):
+            raise _FolderRemoved from exc
+        raise _zip_missing() from exc
+    except session_files.UnsafeFile as exc:
+        raise UploadError(ErrorKind.DAMAGED, f"{str(exc).rstrip('.')}, so it is not uploaded.",
+                          "unsafe file") from exc
     except OSError as exc:
         raise disk_read_error(exc) from exc
-    return ZipFile(path, st.st_size, st.st_mtime_ns)
+    try:
+        info = os.fstat(fd)
+        expected = expected_sha256(paths, info.st_size)
+        check_central_directory(fd, info.st_size, paths.session_id)
+    except BaseException:
+        os.close(fd)
+        raise
+    return ZipFile(paths.root, SharedFd(fd), info.st_size, info.st_mtime_ns, info.st_ctime_ns,
+                   expected)
 
 
 def _slices(size: int, part_size: int) -> list[_Slice]:
     count = max(1, -(-size // part_size))
     return [_Slice(i + 1, i * part_size, min(part_size, size - i * part_size)) for i in range(count)]
-
-
-def _metadata(data_dir: Path, session_id: str, zip_file: ZipFile,
-              cancel: threading.Event) -> dict[str, str]:
-    meta = load_meta(session_paths(data_dir, session_id)).value
-    return object_metadata(session_id, _zip_sha256(meta, zip_file, cancel), meta)
-
-
-def _zip_sha256(meta: SessionMeta | None, zip_file: ZipFile, cancel: threading.Event) -> str:
-    if meta is not None and meta.zip_sha256 and meta.file_size_bytes in (None, zip_file.size):
-        return meta.zip_sha256
-
-    def stop_if_cancelled() -> None:
-        if cancel.is_set():
-            raise UploadCancelled
-
-    try:
-        return file_sha256(zip_file.path, stop_if_cancelled)
-    except OSError as exc:
-        raise disk_read_error(exc) from exc
 
 
 class _PartLedger:
@@ -163,6 +212,14 @@ class _PartLedger:
     def confirmed_bytes(self) -> int:
         return sum(p.size or 0 for p in self.parts.values())
 
+    def mark_verified(self) -> None:
+        """Record that this file's SHA-256 matched, so a resume need not hash it again."""
+        with self._lock:
+            if self._closed or self.multipart.zip_verified:
+                return
+            self.multipart = dataclasses.replace(self.multipart, zip_verified=True)
+            self._flush()
+
     def _flush(self) -> None:
         parts = sorted(self.parts.values(), key=lambda p: p.part_number)
         self.multipart = dataclasses.replace(self.multipart, parts=parts)
@@ -193,6 +250,11 @@ class _Upload:
                         if config.max_bandwidth_bytes_per_sec else None)
         self.client: Any = None
         self.bucket = config.bucket
+        self.root = session_paths(data_dir, session_id).root
+        self._next_folder_check = 0.0
+        # The multipart upload this call is sending, so a removed folder can still abort it.
+        self.current: tuple[str, str] | None = None
+        self._futures: list[cf.Future[None]] = []
 
     # ---- helpers -----------------------------------------------------------------------
 
@@ -215,6 +277,28 @@ class _Upload:
             self.call("AbortMultipartUpload", self.client.abort_multipart_upload,
                       Bucket=self.bucket, Key=key, UploadId=multipart.upload_id)
 
+    def abort_quietly(self, multipart: MultipartState, key: str) -> None:
+        """Abort while another error is being raised: a failing abort must not replace it.
+
+        Parts still in flight are given a moment to stop first (they stop at their next read),
+        so the abort does not race them; a transient failure is tried once more."""
+        self.drain(ABORT_DRAIN_SEC)
+        for attempt in range(2):
+            try:
+                self.abort(multipart, key)
+                return
+            except UploadError as exc:
+                if exc.permanent or attempt:
+                    log.warning("session %s: could not abort upload %s: %s", self.session_id,
+                                multipart.upload_id[:16], exc)
+                    return
+                time.sleep(0.5)
+
+    def drain(self, timeout: float) -> None:
+        """Wait up to `timeout` for the part workers of the last run_jobs to finish."""
+        if self._futures:
+            cf.wait(self._futures, timeout=timeout)
+
     def make_client(self) -> None:
         self.client = make_s3_client(self.data_dir, self.config)
         # Only the sending pass of a body is paced; botocore's signing pass is not.
@@ -236,6 +320,7 @@ class _Upload:
         pool = cf.ThreadPoolExecutor(max_workers=max(1, min(self.config.concurrency, len(jobs))),
                                      thread_name_prefix=f"upload-{self.session_id[:24]}")
         futures = [pool.submit(job) for job in jobs]
+        self._futures = futures
         try:
             pending = set(futures)
             while pending:
@@ -255,28 +340,61 @@ class _Upload:
 
     def tick(self) -> None:
         """Called by run_jobs about every 0.1 s."""
+        self.check_folder()
+
+    def check_folder(self) -> None:
+        now = time.monotonic()
+        if now < self._next_folder_check:
+            return
+        self._next_folder_check = now + FOLDER_CHECK_SEC
+        if folder_gone(self.root):
+            raise _FolderRemoved
+
+    def abort_current(self) -> None:
+        if self.current is None:
+            return
+        key, upload_id = self.current
+        self.drain(0.5)  # the 2 s promise: detection <= 0.5 s, this, then one request
+        try:
+            with contextlib.suppress(_NoSuchUpload):
+                self.call("AbortMultipartUpload", self.client.abort_multipart_upload,
+                          Bucket=self.bucket, Key=key, UploadId=upload_id)
+            log.info("session %s: its folder was removed; aborted upload %s", self.session_id,
+                     upload_id[:16])
+        except UploadError as exc:
+            log.warning("session %s: could not abort the unfinished upload: %s", self.session_id, exc)
 
 
 class _MultipartUpload(_Upload):
     zip: ZipFile
     key: str
     ledger: _PartLedger | None = None
+    # The SHA-256 pass, while this file's hash is not confirmed yet.
+    digests: SequentialDigests | None = None
 
     def run(self, zip_file: ZipFile, key: str, state: UploadState | None) -> UploadState:
         self.zip, self.key = zip_file, key
         multipart = self.resume(state.multipart if state else None)
         if multipart is None:
             multipart = self.create()
+        self.current = (key, multipart.upload_id)
         slices = _slices(zip_file.size, multipart.part_size)
         meter = ProgressMeter(zip_file.size)
         self.ledger = _PartLedger(self.store, self.session_id, multipart, meter, self.on_progress)
         confirmed = self.ledger.confirmed_bytes()
         self.on_progress(meter.set_confirmed(confirmed))
         missing = [s for s in slices if s.number not in self.ledger.parts]
-        log.info("session %s: uploading %d of %d parts (%d bytes already on the server)",
-                 self.session_id, len(missing), len(slices), confirmed)
+        log.info("session %s: uploading %d of %d parts (%d bytes already on the server)%s",
+                 self.session_id, len(missing), len(slices), confirmed,
+                 "" if multipart.zip_verified else "; checking its SHA-256 meanwhile")
+        verify_stop = threading.Event()
+        if not multipart.zip_verified:
+            self.digests = SequentialDigests(
+                zip_file.file, zip_file.size, multipart.part_size, self.algorithm,
+                self.algorithm is None, zip_file.expected_sha256, self.cancel, verify_stop).start()
         try:
             self.run_jobs([self._part_job(s) for s in missing])
+            self.confirm_zip()
         except _NoSuchUpload:
             # Aborted elsewhere or expired mid-upload: forget it; the next attempt starts over.
             self.ledger.close()
@@ -284,15 +402,56 @@ class _MultipartUpload(_Upload):
             raise UploadError(ErrorKind.UNKNOWN,
                               "The server dropped the unfinished upload; it will start again.",
                               "NoSuchUpload") from None
+        except UploadError as error:
+            if error.kind == ErrorKind.DAMAGED:
+                # Never completed: abort, so no object is written and no part stays billed.
+                self.ledger.close()
+                self.abort_quietly(multipart, key)
+                self.store.update(self.session_id, multipart=None, bytes_uploaded=0)
+                log.warning("session %s: %s", self.session_id, error.sentence)
+            raise
         finally:
+            verify_stop.set()
             self.ledger.close()
+        if zip_file.changed():
+            self.abort_quietly(multipart, key)
+            self.store.update(self.session_id, multipart=None, bytes_uploaded=0)
+            raise UploadError(ErrorKind.INTEGRITY,
+                              "The zip changed while it was being uploaded; it will be uploaded again.",
+                              "zip changed")
         parts = [self.ledger.parts[s.number] for s in slices]
         self.complete(multipart, parts)
         return self.verify(parts)
 
     def tick(self) -> None:
+        super().tick()
+        if self.digests is not None:
+            matched = self.digests.result()
+            if matched is False:
+                raise self.sha_mismatch()
+            if matched and self.ledger is not None:
+                self.ledger.mark_verified()
         if self.ledger is not None:
             self.ledger.flush_if_due()
+
+    def confirm_zip(self) -> None:
+        """Wait (cancel-aware) until the SHA-256 pass is done; damaged if it did not match."""
+        if self.digests is None:
+            return
+        try:
+            matched = self.digests.wait(self.tick)
+        except ReaderStopped:
+            if self.cancel.is_set():
+                raise UploadCancelled from None
+            raise
+        if not matched:
+            raise self.sha_mismatch()
+        if self.ledger is not None:
+            self.ledger.mark_verified()
+
+    def sha_mismatch(self) -> UploadError:
+        return damaged(self.session_id, "does not have the SHA-256 recorded when it was exported "
+                                        "(it was changed or damaged)")
 
     # ---- the multipart upload record ------------------------------------------------------
 
@@ -304,6 +463,11 @@ class _MultipartUpload(_Upload):
             self.abort(multipart, self.key)
             self.store.update(self.session_id, multipart=None, bytes_uploaded=0)
             return None
+        if multipart.file_ctime_ns != self.zip.ctime_ns:
+            # Same size and mtime, but the inode was touched since the hash was confirmed
+            # (or it never was): keep the parts, check the SHA-256 again before completing.
+            multipart = dataclasses.replace(multipart, zip_verified=False,
+                                            file_ctime_ns=self.zip.ctime_ns)
         try:
             held = self.list_parts(multipart.upload_id)
         except _NoSuchUpload:
@@ -353,17 +517,19 @@ class _MultipartUpload(_Upload):
 
     def digest(self, piece: _Slice) -> Any:
         try:
-            return digest_slice(self.zip.path, piece.offset, piece.length, self.algorithm,
-                                self.cancel, self.stop, with_md5=True)
+            with self.zip.file.use() as fd:
+                return digest_slice(fd, piece.offset, piece.length, self.algorithm,
+                                    self.cancel, self.stop, with_md5=True)
         except ReaderStopped:
             raise UploadCancelled from None
         except OSError as exc:
             raise disk_read_error(exc) from exc
 
     def create(self) -> MultipartState:
+        # The hash the recorder wrote: the upload is completed only if the file has it.
         args: dict[str, Any] = {
             "Bucket": self.bucket, "Key": self.key, "ContentType": CONTENT_TYPE,
-            "Metadata": _metadata(self.data_dir, self.session_id, self.zip, self.cancel),
+            "Metadata": _metadata(self.data_dir, self.session_id, self.zip.expected_sha256),
             **object_args(self.config),
         }
         if self.algorithm:
@@ -372,6 +538,7 @@ class _MultipartUpload(_Upload):
         multipart = MultipartState(
             upload_id=answer["UploadId"], part_size=part_size_for(self.config, self.zip.size),
             file_size=self.zip.size, file_mtime_ns=self.zip.mtime_ns, parts=[],
+            file_ctime_ns=self.zip.ctime_ns,
         )
         # Persisted before any part is sent, so a crash from here on can resume or abort it.
         self.store.update(self.session_id, multipart=multipart, bytes_uploaded=0,
@@ -386,12 +553,20 @@ class _MultipartUpload(_Upload):
         return job
 
     def send_part(self, piece: _Slice) -> None:
+        with self.zip.file.use() as fd:
+            self._send_part(fd, piece)
+
+    def _send_part(self, fd: int, piece: _Slice) -> None:
         assert self.ledger is not None
-        digest = digest_slice(self.zip.path, piece.offset, piece.length, self.algorithm,
-                              self.cancel, self.stop, with_md5=self.algorithm is None)
+        digest: SliceDigest
+        if self.digests is not None:
+            digest = self.digests.part(piece.number)  # the SHA-256 pass computed it already
+        else:
+            digest = digest_slice(fd, piece.offset, piece.length, self.algorithm,
+                                  self.cancel, self.stop, with_md5=self.algorithm is None)
         for attempt in range(PART_ATTEMPTS):
             try:
-                with SliceReader(self.zip.path, piece.offset, piece.length, self.cancel, self.stop,
+                with SliceReader(fd, piece.offset, piece.length, self.cancel, self.stop,
                                  self.limiter) as body:
                     answer = self.call(
                         "UploadPart", self.client.upload_part, Bucket=self.bucket, Key=self.key,
@@ -454,6 +629,12 @@ def part_raw(checksum: str | None) -> bytes | None:
     import base64
 
     return base64.b64decode(checksum) if checksum else None
+
+
+def _metadata(data_dir: Path, session_id: str, sha256: str) -> dict[str, str]:
+    """The object's metadata (object_meta.py) from the session's meta as it is now."""
+    meta = load_meta(session_paths(data_dir, session_id)).value
+    return object_metadata(session_id, sha256, meta)
 
 
 def _is_reader_stop(exc: BaseException) -> bool:
@@ -541,8 +722,7 @@ def _already_in_bucket(upload: _Upload, zip_file: ZipFile, key: str) -> UploadSt
     if int(head.get("ContentLength", -1)) != zip_file.size or \
             metadata.get("session-id") != upload.session_id or not metadata.get("zip-sha256"):
         return None
-    meta = load_meta(session_paths(upload.data_dir, upload.session_id)).value
-    if metadata["zip-sha256"] != _zip_sha256(meta, zip_file, upload.cancel):
+    if metadata["zip-sha256"] != zip_file.expected_sha256:
         return None
     log.info("session %s: %s is already in the bucket with the same size and SHA-256; nothing "
              "to send", upload.session_id, key)
@@ -564,25 +744,36 @@ class _SingleUpload(_Upload):
         self.store.update(self.session_id, multipart=None, bytes_uploaded=0,
                           total_bytes=zip_file.size, s3_key=key)
         self.on_progress(ProgressMeter(zip_file.size).snapshot())
-        metadata = _metadata(self.data_dir, self.session_id, zip_file, self.cancel)
+        metadata = _metadata(self.data_dir, self.session_id, zip_file.expected_sha256)
         result: dict[str, str] = {}
 
         def job() -> None:
-            digest = digest_slice(zip_file.path, 0, zip_file.size, self.algorithm, self.cancel,
-                                  self.stop, with_md5=self.algorithm is None)
-            with SliceReader(zip_file.path, 0, zip_file.size, self.cancel, self.stop,
-                             self.limiter) as body:
-                answer = self.call(
-                    "PutObject", self.client.put_object, Bucket=self.bucket, Key=key, Body=body,
-                    ContentLength=zip_file.size, ContentType=CONTENT_TYPE,
-                    Metadata=metadata, **object_args(self.config),
-                    **self.checksum_args(digest.checksum),
-                )
+            with zip_file.file.use() as fd:
+                whole = hashlib.sha256()
+                digest = digest_slice(fd, 0, zip_file.size, self.algorithm, self.cancel,
+                                      self.stop, with_md5=self.algorithm is None, also=(whole,))
+                # Known before the first byte is sent: a damaged zip never becomes an object.
+                if whole.hexdigest() != zip_file.expected_sha256:
+                    raise damaged(self.session_id, "does not have the SHA-256 recorded when it "
+                                                   "was exported (it was changed or damaged)")
+                with SliceReader(fd, 0, zip_file.size, self.cancel, self.stop,
+                                 self.limiter) as body:
+                    self.call(
+                        "PutObject", self.client.put_object, Bucket=self.bucket, Key=key, Body=body,
+                        ContentLength=zip_file.size, ContentType=CONTENT_TYPE,
+                        Metadata=metadata, **object_args(self.config),
+                        **self.checksum_args(digest.checksum),
+                    )
             result["checksum"] = digest.checksum or ""
             result["md5"] = digest.md5_hex or ""
-            del answer
 
         self.run_jobs([job])
+        if zip_file.changed():
+            # Written to while it was sent: the object may not be the verified bytes.
+            self.call("DeleteObject", self.client.delete_object, Bucket=self.bucket, Key=key)
+            raise UploadError(ErrorKind.INTEGRITY,
+                              "The zip changed while it was being uploaded; it will be uploaded again.",
+                              "zip changed")
         return _verify_object(self, result["checksum"] or None, result["md5"] or None,
                               multipart_parts=1)
 
@@ -594,18 +785,44 @@ def upload_session(
     """Upload sessions/<id>/session.zip; see the module docstring and upload-contract.md."""
     if cancel.is_set():
         raise UploadCancelled
-    zip_file = _stat_zip(data_dir, session_id)
-    state = store.get(session_id)
-    resuming = state is not None and state.multipart is not None and state.s3_key
-    key = state.s3_key if resuming and state and state.s3_key else object_key(config, session_id)
-    part_size = (state.multipart.part_size if resuming and state and state.multipart
-                 else part_size_for(config, zip_file.size))
-    single = zip_file.size <= part_size
-    upload: _SingleUpload | _MultipartUpload = (
-        _SingleUpload if single else _MultipartUpload
-    )(data_dir, session_id, config, store, on_progress, cancel)
-    upload.make_client()
+    paths = session_paths(data_dir, session_id)
+    started: list[_Upload] = []
     try:
+        return _upload(data_dir, paths, config, store, on_progress, cancel, started)
+    except (UploadCancelled, _NoSuchUpload):
+        raise
+    except Exception as exc:
+        if isinstance(exc, _FolderRemoved) or folder_gone(paths.root):
+            if started:
+                started[0].abort_current()
+            raise UploadError(ErrorKind.SESSION_REMOVED, SESSION_REMOVED_SENTENCE,
+                              "folder removed") from None
+        if isinstance(exc, ReaderStopped):
+            if cancel.is_set():
+                raise UploadCancelled from None
+            raise
+        if isinstance(exc, OSError):
+            raise disk_read_error(exc) from exc
+        raise
+
+
+def _upload(data_dir: Path, paths: SessionPaths, config: UploadConfig, store: UploadStateStore,
+            on_progress: Callable[[Progress], None], cancel: threading.Event,
+            started: list[_Upload]) -> UploadState:
+    zip_file = _open_zip(paths)
+    try:
+        session_id = paths.session_id
+        state = store.get(session_id)
+        resuming = state is not None and state.multipart is not None and state.s3_key
+        key = state.s3_key if resuming and state and state.s3_key else object_key(config, session_id)
+        part_size = (state.multipart.part_size if resuming and state and state.multipart
+                     else part_size_for(config, zip_file.size))
+        single = zip_file.size <= part_size
+        upload: _SingleUpload | _MultipartUpload = (
+            _SingleUpload if single else _MultipartUpload
+        )(data_dir, session_id, config, store, on_progress, cancel)
+        upload.make_client()
+        started.append(upload)
         # Only for a state that has never named a key (new, or recreated after upload-state.json
         # was lost): after a failed verification the object there is the bad one.
         if not resuming and (state is None or not state.s3_key):
@@ -613,12 +830,8 @@ def upload_session(
             if done is not None:
                 return done
         return upload.run(zip_file, key, state)
-    except ReaderStopped:
-        if cancel.is_set():
-            raise UploadCancelled from None
-        raise
-    except OSError as exc:
-        raise disk_read_error(exc) from exc
+    finally:
+        zip_file.file.close()
 
 
 def abort_session_upload(data_dir: Path, session_id: str, config: UploadConfig,
@@ -634,3 +847,12 @@ def abort_session_upload(data_dir: Path, session_id: str, config: UploadConfig,
     upload.make_client()
     upload.abort(state.multipart, state.s3_key or object_key(config, session_id))
     store.update(session_id, multipart=None, bytes_uploaded=0)
+
+
+def abort_multipart_upload(data_dir: Path, config: UploadConfig, key: str, upload_id: str) -> None:
+    """Abort one multipart upload known only by key and id (its session folder is gone)."""
+    upload = _MultipartUpload(data_dir, "removed", config, UploadStateStore(data_dir),
+                              lambda _p: None, threading.Event())
+    upload.make_client()
+    upload.abort(MultipartState(upload_id=upload_id, part_size=0, file_size=0, file_mtime_ns=0),
+                 key)

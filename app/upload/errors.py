@@ -25,6 +25,10 @@ class ErrorKind(StrEnum):
     DISK_READ = "disk_read"
     CONFIG = "config"
     INTEGRITY = "integrity"
+    # The zip does not match what the recorder wrote (its SHA-256, size or structure).
+    DAMAGED = "damaged"
+    # The session folder went away while the session was queued or uploading.
+    SESSION_REMOVED = "session_removed"
     UNKNOWN = "unknown"
 
 
@@ -37,7 +41,11 @@ PERMANENT_KINDS = frozenset({
     ErrorKind.CLOCK_SKEW,
     ErrorKind.ZIP_MISSING,
     ErrorKind.CONFIG,
+    ErrorKind.DAMAGED,
+    ErrorKind.SESSION_REMOVED,
 })
+
+SESSION_REMOVED_SENTENCE = "The session folder was removed during its upload."
 
 
 @dataclass(eq=False)

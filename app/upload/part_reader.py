@@ -5,19 +5,25 @@ into the bytes it returns, no intermediate buffer for the 128 KiB reads urllib3 
 memory stays near concurrency x read size rather than the file size. Every `read` checks the cancel
 and stop events, so a part in flight stops at its next block; the bandwidth limiter waits
 on the cancel event too, so a throttled upload still stops at once.
+
+Everything reads one descriptor of the zip, opened once per upload through app/session_files.py
+(`pread` needs no shared position, so the parts read it in parallel): what is hashed and what is
+sent are the same file, even if another file is renamed over its path meanwhile.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import os
 import threading
 import time
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 # Largest single read; botocore signs in 1 MiB reads and urllib3 sends in 128 KiB ones.
 READ_BLOCK = 1024 * 1024
@@ -31,6 +37,43 @@ SMALL_FILL = 256 * 1024
 
 class ReaderStopped(Exception):
     """Raised from a read because cancel or stop was set; the request it feeds is dropped."""
+
+
+class SharedFd:
+    """One open descriptor used by the threads of an upload, closed after its last user.
+
+    A worker stuck in a dead socket may read again after its upload gave up; it must never
+    find the number closed and reused by another file (whose bytes it would then send)."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._users = 0
+        self._closing = False
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def use(self) -> Iterator[int]:
+        with self._lock:
+            if self._closing:
+                raise ReaderStopped
+            self._users += 1
+        try:
+            yield self._fd
+        finally:
+            with self._lock:
+                self._users -= 1
+                last = self._closing and self._users == 0
+            if last:
+                os.close(self._fd)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+            last = self._users == 0
+        if last:
+            os.close(self._fd)
 
 
 class BandwidthLimiter:
@@ -77,19 +120,21 @@ class _Stoppers:
                 raise ReaderStopped
 
 
-def digest_slice(path: Path, offset: int, length: int, algorithm: str | None,
-                 *events: threading.Event, with_md5: bool = False) -> SliceDigest:
-    """Checksum (and MD5 if asked) of one slice of the file, read in blocks.
+def digest_slice(fd: int, offset: int, length: int, algorithm: str | None,
+                 *events: threading.Event, with_md5: bool = False,
+                 also: Iterable[Any] = ()) -> SliceDigest:
+    """Checksum (and MD5 if asked) of one slice of the open file `fd`, read in blocks.
 
-    Stops with ReaderStopped when one of `events` is set.
+    Every hash object in `also` is fed the same bytes (the whole-file SHA-256 rides along, so
+    the file is read once for both). Stops with ReaderStopped when one of `events` is set.
     """
     md5 = hashlib.md5(usedforsecurity=False) if with_md5 else None
     crc = 0
     hasher, is_crc = _hasher(algorithm)
+    extra = list(also)
     stoppers = _Stoppers(*events)
     buffer = bytearray(min(DIGEST_BLOCK, max(length, 1)))
     view = memoryview(buffer)
-    fd = os.open(path, os.O_RDONLY)
     try:
         done = 0
         while done < length:
@@ -106,9 +151,10 @@ def digest_slice(path: Path, offset: int, length: int, algorithm: str | None,
                 crc = zlib.crc32(block, crc)
             elif algorithm in ("SHA256", "SHA1"):
                 hasher.update(block)  # type: ignore[attr-defined]
+            for other in extra:
+                other.update(block)
     finally:
         view.release()
-        os.close(fd)
     raw: bytes | None
     if is_crc:
         raw = crc.to_bytes(4, "big")
@@ -138,16 +184,17 @@ def composite_etag(md5_hexes: list[str]) -> str:
 
 
 class SliceReader(io.RawIOBase):
-    """A seekable file-like view of bytes [offset, offset+length) of a file.
+    """A seekable file-like view of bytes [offset, offset+length) of the open file `fd`.
 
     botocore reads it once to sign (over plain http) and once to send; `sending` is switched
     on by the client's before-send hook so only the sending pass is paced by the limiter.
+    The descriptor belongs to the caller: closing the reader leaves it open.
     """
 
-    def __init__(self, path: Path, offset: int, length: int, cancel: threading.Event,
+    def __init__(self, fd: int, offset: int, length: int, cancel: threading.Event,
                  stop: threading.Event, limiter: BandwidthLimiter | None = None) -> None:
         super().__init__()
-        self._fd = os.open(path, os.O_RDONLY)
+        self._fd = fd
         self._offset = offset
         self._length = length
         self._pos = 0
@@ -223,7 +270,3 @@ class SliceReader(io.RawIOBase):
         self._pos += size
         return size
 
-    def close(self) -> None:
-        if not self.closed:
-            os.close(self._fd)
-        super().close()

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.sessions import InvalidSessionId, is_exported, load_meta, session_paths
+from app import session_files
+from app.sessions import EXPORTED_MARKER, ZIP_FILE, InvalidSessionId, load_meta, session_paths
 from app.upload.state_store import StateDamaged, UploadStateStore
 
 if TYPE_CHECKING:
@@ -34,19 +35,31 @@ def load_valid_config(data_dir: Path) -> tuple[UploadConfig | None, str | None]:
 
 
 def session_problem(data_dir: Path, session_id: str) -> str | None:
-    """Why this session cannot be uploaded (missing, unreadable, not exported), or None."""
+    """Why this session cannot be uploaded (missing, unreadable, not exported), or None.
+
+    The folder must be a real folder and the zip a regular file (app/session_files.py): a
+    symlinked folder or zip is refused, never followed."""
     try:
         paths = session_paths(data_dir, session_id)
     except InvalidSessionId as exc:
         return str(exc)
-    if not paths.root.is_dir():
+    try:
+        session_files.check_session_root(paths.root)
+    except FileNotFoundError:
         return f"There is no session {session_id}."
+    except OSError as exc:
+        return f"Session {session_id} cannot be uploaded: {str(exc).rstrip('.')}."
     meta = load_meta(paths)
     if meta.value is None:
         return f"Session {session_id} cannot be read ({meta.problem or 'session-meta.json is missing'})."
-    if not paths.exported_marker.is_file():
+    try:
+        marker = session_files.stat_regular(paths.root, EXPORTED_MARKER)
+        zip_info = session_files.stat_regular(paths.root, ZIP_FILE)
+    except OSError as exc:
+        return f"Session {session_id} cannot be uploaded: {str(exc).rstrip('.')}."
+    if marker is None:
         return f"Session {session_id} is not exported yet."
-    if not is_exported(paths):
+    if zip_info is None:
         return f"Session {session_id} has no zip to upload (its local files may have been removed)."
     return None
 

@@ -14,8 +14,11 @@ order but does not block the sessions behind it.
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import queue
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -24,11 +27,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from app.models import UploadState, UploadStatus
+from app.paths import sessions_root
 from app.retention import RetentionPolicy, apply_cleanup
 from app.sessions import session_paths
 from app.upload import queue_checks
-from app.upload.backoff import backoff_delay
-from app.upload.errors import ErrorKind, UploadCancelled, UploadError
+from app.upload.backoff import MAX_CAP_SEC, backoff_delay, max_delay
+from app.upload.errors import SESSION_REMOVED_SENTENCE, ErrorKind, UploadCancelled, UploadError
 from app.upload.progress import Progress, ProgressCallback
 from app.upload.queue_ops import abort_and_reset, mark_pending
 from app.upload.restore import restore_queue
@@ -42,12 +46,24 @@ log = logging.getLogger(__name__)
 PROGRESS_INTERVAL_S = 0.1  # at most ~10 progress events per second per session (DESIGN §6)
 SHUTDOWN_GRACE_S = 1.5  # the engine stops within 1 s of its cancel event; keep the 2 s promise
 START_RETRY_S = 2.0  # a session whose start failed (its state could not be written) waits this long
+START_ATTEMPTS = 3  # ... and after this many failed starts it fails, so a `--wait` always ends
+# No wait of the loop is ever longer than the longest backoff (a timer never gets an absurd value).
+MAX_WAIT_S = MAX_CAP_SEC * 1.1
+LOOP_ERROR_PAUSE_S = 0.5  # after an unexpected error in the loop itself, so it can never spin
 
 Reply = Callable[[str | None], None]
+# Cancel stops a queued upload, or drops the multipart upload a failed one kept for Retry.
+CANCELLABLE = ("pending", "uploading", "failed")
 
 
 class QueueEvents(Protocol):
-    """What the worker reports; called on the worker thread only."""
+    """What the worker reports; called on the worker thread only.
+
+    `failed` is sent whenever a session leaves the queue without being uploaded for any reason
+    but a cancel: it failed for good, its folder was removed, or an unexpected error stopped
+    it (then its state may not say `failed`, e.g. on a full disk). Anyone waiting for a
+    session can therefore stop at `failed`, or at a status of done / failed / not_uploaded.
+    """
 
     def status_changed(self, session_id: str, status: str) -> None: ...
     def progress(self, session_id: str, progress: Progress) -> None: ...
@@ -59,6 +75,8 @@ class QueueEvents(Protocol):
 UploadFn = Callable[[Path, str, "UploadConfig", UploadStateStore, ProgressCallback, threading.Event],
                     UploadState]
 AbortFn = Callable[[Path, str, "UploadConfig", UploadStateStore], None]
+# Abort a multipart upload known by (key, upload id) alone: its session folder is gone.
+AbortIdFn = Callable[[Path, "UploadConfig", str, str], None]
 ConfigFn = Callable[[Path], "tuple[UploadConfig | None, str | None]"]
 
 
@@ -69,12 +87,13 @@ class Engine:
     upload: UploadFn
     abort: AbortFn
     load_config: ConfigFn = queue_checks.load_valid_config
+    abort_id: AbortIdFn | None = None
 
 
 def real_engine() -> Engine:
-    from app.upload.engine import abort_session_upload, upload_session
+    from app.upload.engine import abort_multipart_upload, abort_session_upload, upload_session
 
-    return Engine(upload=upload_session, abort=abort_session_upload)
+    return Engine(upload=upload_session, abort=abort_session_upload, abort_id=abort_multipart_upload)
 
 
 CommandKind = Literal["enqueue", "retry", "cancel", "shutdown", "progress", "finished", "wake"]
@@ -121,6 +140,10 @@ class SerialQueue:
         self._order: list[str] = []
         self._due: dict[str, float] = {}
         self._running: _Running | None = None
+        self._start_failures: dict[str, int] = {}
+        # (key, uploadId) of each queued session's open multipart upload, as last read from its
+        # state: if the folder (and with it the state) disappears, the upload can still be aborted.
+        self._known_uploads: dict[str, tuple[str, str]] = {}
         self._stopping = False
         self._stop_deadline = 0.0
         self._stopped = threading.Event()
@@ -156,7 +179,7 @@ class SerialQueue:
         return None
 
     def cancel(self, session_id: str, reply: Reply | None = None) -> str | None:
-        """pending/uploading -> not_uploaded, the multipart upload aborted."""
+        """pending/uploading/failed -> not_uploaded, the multipart upload aborted."""
         try:
             session_paths(self.data_dir, session_id)
         except ValueError as exc:
@@ -164,8 +187,8 @@ class SerialQueue:
         status, problem = queue_checks.state_problem(self.store, session_id)
         if problem:
             return problem
-        if status not in ("pending", "uploading"):
-            return f"Session {session_id} is not queued (it is {_status_words(status)})."
+        if status not in CANCELLABLE:
+            return f"Session {session_id} is not queued or failed (it is {_status_words(status)})."
         self._post(_Command("cancel", session_id, reply))
         return None
 
@@ -190,25 +213,34 @@ class SerialQueue:
             if restore:
                 self._guarded("restoring the queue", self._restore)
             while True:
-                if not self._stopping:
-                    self._guarded("starting the next upload", self._start_next_if_free)
-                self._publish_view()
-                if self._stopping and self._running is None:
-                    break
                 try:
-                    command = self._commands.get(timeout=self._wait_timeout())
-                except queue.Empty:
-                    command = None
-                if command is not None:
-                    self._handle_guarded(command)
-                if (self._stopping and self._running is not None
-                        and self._monotonic() >= self._stop_deadline):
-                    self._give_up_on_running()
-        except Exception:
-            log.exception("the upload queue stopped on an unexpected error")
+                    if self._loop_once():
+                        break
+                except Exception:
+                    # The loop itself must never die (every `--wait` would hang): log, pause, go on.
+                    log.exception("upload queue: unexpected error in the loop; it keeps running")
+                    time.sleep(LOOP_ERROR_PAUSE_S)
         finally:
             self._publish_view()
             self._stopped.set()
+
+    def _loop_once(self) -> bool:
+        """One turn of the loop; True when the worker should end."""
+        if not self._stopping:
+            self._start_next_if_free()
+        self._publish_view()
+        if self._stopping and self._running is None:
+            return True
+        try:
+            command = self._commands.get(timeout=self._wait_timeout())
+        except queue.Empty:
+            command = None
+        if command is not None:
+            self._handle_guarded(command)
+        if (self._stopping and self._running is not None
+                and self._monotonic() >= self._stop_deadline):
+            self._give_up_on_running()
+        return False
 
     def _guarded(self, what: str, step: Callable[[], None]) -> bool:
         """Run one step; a failure (a full disk, an unreadable state file) is logged and the
@@ -221,18 +253,29 @@ class SerialQueue:
         return True
 
     def _handle_guarded(self, command: _Command) -> None:
-        if not self._guarded(f"{command.kind} of {command.session_id}", lambda: self._handle(command)):
-            _answer(command.reply, f"The upload queue could not {command.kind} session "
-                                   f"{command.session_id}; see the log for details.")
+        try:
+            self._handle(command)
+        except Exception as exc:
+            log.exception("upload queue: %s of %s failed; the queue keeps running", command.kind,
+                          command.session_id)
+            sentence = self._unexpected_sentence(command.session_id, command.kind, exc)
+            if command.kind in ("enqueue", "retry"):
+                # Whoever waits for this session must hear that it will not be uploaded.
+                self._give_up(command.session_id, sentence)
+            _answer(command.reply, sentence)
 
     def _restore(self) -> None:
         ids = restore_queue(self.data_dir, self.store)
+        config, _ = self._load_config()
+        # A nextAttemptAt on disk is never trusted beyond the longest backoff.
+        longest = max_delay(config.backoff_cap_sec if config is not None else MAX_CAP_SEC)
         stamp = now_ms()
         for session_id in ids:
             state = self.store.get(session_id)
             wait_s = 0.0
             if state is not None and state.next_attempt_at is not None:
-                wait_s = max(0.0, (state.next_attempt_at - stamp) / 1000.0)
+                wait_s = min(max(0.0, (state.next_attempt_at - stamp) / 1000.0), longest)
+            self._remember_upload(session_id, state)
             self._order.append(session_id)
             self._due[session_id] = self._monotonic() + wait_s
             self._events.status_changed(session_id, "pending")
@@ -250,7 +293,7 @@ class SerialQueue:
                 self._was_idle = True
                 self._events.idle()
             return None
-        return max(0.0, min(waiting) - self._monotonic())
+        return min(max(0.0, min(waiting) - self._monotonic()), MAX_WAIT_S)
 
     def _handle(self, command: _Command) -> None:
         kind = command.kind
@@ -299,7 +342,9 @@ class SerialQueue:
         if reset_retries and (state is None or state.status != "failed"):
             _answer(reply, f"Session {session_id} has not failed.")
             return
-        mark_pending(self.data_dir, self.store, session_id, config, reset_retries)
+        pending = mark_pending(self.data_dir, self.store, session_id, config, reset_retries)
+        self._remember_upload(session_id, pending)
+        self._start_failures.pop(session_id, None)
         self._events.status_changed(session_id, "pending")
         self._was_idle = False
         self._order.append(session_id)
@@ -317,14 +362,16 @@ class SerialQueue:
                 running.replies.append(reply)
             running.cancel.set()
             return
+        if self._session_gone(session_id):
+            self._removed(session_id, [reply] if reply is not None else [])
+            return
         try:
             state = self.store.get(session_id)
         except StateDamaged as exc:
             _answer(reply, f"The upload state of session {session_id} cannot be read ({exc}).")
             return
-        if session_id not in self._order and (state is None or state.status not in ("pending",
-                                                                                    "uploading")):
-            _answer(reply, f"Session {session_id} is not queued.")
+        if session_id not in self._order and (state is None or state.status not in CANCELLABLE):
+            _answer(reply, f"Session {session_id} is not queued or failed.")
             return
         self._drop(session_id)
         self._abort_and_reset(session_id)
@@ -340,6 +387,74 @@ class SerialQueue:
         if session_id in self._order:
             self._order.remove(session_id)
         self._due.pop(session_id, None)
+        self._start_failures.pop(session_id, None)
+
+    def _give_up(self, session_id: str, sentence: str) -> None:
+        """Take a session out of the queue after an unexpected error, telling every waiter.
+
+        Writing `failed` is tried, but may fail too (a full disk): the `failed` event is sent
+        either way, so a `--wait` command ends with the sentence."""
+        self._drop(session_id)
+        self._known_uploads.pop(session_id, None)
+        try:
+            self._set_status(session_id, "failed", last_error=sentence, error_kind=str(ErrorKind.UNKNOWN),
+                             error_detail=None, next_attempt_at=None)
+        except Exception:
+            log.exception("could not record the failure of %s", session_id)
+        self._events.failed(session_id, sentence)
+        self._events.queue_changed()
+
+    def _removed(self, session_id: str, replies: list[Reply]) -> None:
+        """The session folder is gone: abort what is left on the server, tell every waiter."""
+        self._drop(session_id)
+        known = self._known_uploads.pop(session_id, None)
+        log.warning("session %s: its folder was removed; it leaves the upload queue", session_id)
+        if known is not None:
+            self._abort_known(session_id, *known)
+        self._events.failed(session_id, SESSION_REMOVED_SENTENCE)
+        self._events.queue_changed()
+        for reply in replies:
+            _answer(reply, SESSION_REMOVED_SENTENCE)
+
+    def _abort_known(self, session_id: str, key: str, upload_id: str) -> None:
+        engine = self._get_engine()
+        config, _ = self._load_config()
+        if engine.abort_id is None or config is None:
+            return
+        try:
+            engine.abort_id(self.data_dir, config, key, upload_id)
+            log.info("session %s: aborted its unfinished upload", session_id)
+        except Exception:
+            log.exception("could not abort the unfinished upload of removed session %s", session_id)
+
+    def _remember_upload(self, session_id: str, state: UploadState | None) -> None:
+        if state is not None and state.multipart is not None and state.s3_key:
+            self._known_uploads[session_id] = (state.s3_key, state.multipart.upload_id)
+        else:
+            self._known_uploads.pop(session_id, None)
+
+    def _session_gone(self, session_id: str) -> bool:
+        try:
+            info = os.lstat(sessions_root(self.data_dir) / session_id)
+        except FileNotFoundError:
+            return True
+        except OSError:
+            return False
+        return not stat.S_ISDIR(info.st_mode)
+
+    def _unexpected_sentence(self, session_id: str, what: str, exc: BaseException) -> str:
+        if self._session_gone(session_id):
+            return SESSION_REMOVED_SENTENCE
+        verb = {"enqueue": "be queued", "retry": "be queued again", "cancel": "be cancelled",
+                "start": "start", "finished": "be finished"}.get(what, "go on")
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            return f"The upload of session {session_id} could not {verb}: the disk is full."
+        if isinstance(exc, OSError):
+            return f"The upload of session {session_id} could not {verb}: {exc.strerror or exc}."
+        if isinstance(exc, StateDamaged):
+            return f"The upload state of session {session_id} cannot be read ({exc})."
+        return (f"The upload of session {session_id} could not {verb} because of an unexpected "
+                f"error ({type(exc).__name__}); see the log.")
 
     # ---- running one upload -----------------------------------------------------------------
 
@@ -349,13 +464,24 @@ class SerialQueue:
         now = self._monotonic()
         for session_id in self._order:
             if self._due.get(session_id, now) <= now:
+                if self._session_gone(session_id):
+                    self._removed(session_id, [])
+                    return
                 try:
                     self._start(session_id)
-                except Exception:
-                    # Most likely its state could not be written: try it again a little later.
-                    self._due[session_id] = now + START_RETRY_S
-                    raise
+                except Exception as exc:
+                    self._start_failed(session_id, exc)
                 return
+
+    def _start_failed(self, session_id: str, exc: Exception) -> None:
+        """Most likely its state could not be written: try again a little later, a few times."""
+        log.exception("upload queue: starting the upload of %s failed", session_id)
+        failures = self._start_failures.get(session_id, 0) + 1
+        if failures < START_ATTEMPTS:
+            self._start_failures[session_id] = failures
+            self._due[session_id] = self._monotonic() + START_RETRY_S
+            return
+        self._give_up(session_id, self._unexpected_sentence(session_id, "start", exc))
 
     def _start(self, session_id: str) -> None:
         self._was_idle = False
@@ -366,12 +492,15 @@ class SerialQueue:
         state = self._set_status(session_id, "uploading", last_attempt_at=now_ms(),
                                  next_attempt_at=None, max_retries=config.max_retries)
         self._events.progress(session_id, Progress(state.bytes_uploaded, state.total_bytes, 0.0, None))
+        self._remember_upload(session_id, state)
         running = _Running(session_id, threading.Event(), config)
         running.thread = threading.Thread(target=self._upload_thread, args=(running,),
                                           name=f"upload-{session_id}", daemon=True)
-        self._running = running
-        self._events.queue_changed()
         running.thread.start()
+        # Set only once the thread runs: its outcome is a command, handled after this returns.
+        self._running = running
+        self._start_failures.pop(session_id, None)
+        self._events.queue_changed()
 
     def _upload_thread(self, running: _Running) -> None:
         """Runs one engine call; everything it learns goes back to the worker as commands."""
@@ -409,16 +538,37 @@ class SerialQueue:
         if running is None or running.session_id != session_id:
             return  # a late outcome of an upload we already gave up on at shutdown
         self._running = None
-        replies = running.replies
+        answer: str | None = None
+        try:
+            answer = self._settle(session_id, outcome, running)
+        except Exception as exc:
+            log.exception("upload queue: recording the outcome of %s failed", session_id)
+            answer = self._unexpected_sentence(session_id, "finished", exc)
+            self._give_up(session_id, answer)
+        self._events.queue_changed()
+        for reply in running.replies:
+            _answer(reply, answer)
+
+    def _settle(self, session_id: str, outcome: _Outcome, running: _Running) -> str | None:
+        """Write what one engine call ended in; the sentence for waiting callers, or None."""
+        error = outcome.error
+        if (error is not None and error.kind == ErrorKind.SESSION_REMOVED) or \
+                self._session_gone(session_id):
+            # The engine aborted the multipart upload it was sending; nothing can be written.
+            self._known_uploads.pop(session_id, None)
+            self._removed(session_id, [])
+            return SESSION_REMOVED_SENTENCE
         if outcome.cancelled or running.stop_reason is not None:
             if running.stop_reason == "user":
                 self._drop(session_id)
                 self._abort_and_reset(session_id)
+                self._known_uploads.pop(session_id, None)
             else:
                 # Quit: keep the multipart upload so the next start resumes it.
                 self._set_status(session_id, "pending")
         elif outcome.state is not None:
             self._drop(session_id)
+            self._known_uploads.pop(session_id, None)
             self._set_status(session_id, "done", completed_at=now_ms(), last_error=None,
                              error_kind=None, error_detail=None, next_attempt_at=None,
                              bytes_uploaded=outcome.state.total_bytes)
@@ -426,17 +576,16 @@ class SerialQueue:
                                                        outcome.state.total_bytes, 0.0, 0.0))
             self._apply_retention(running.config)
         else:
-            error = outcome.error or UploadError(ErrorKind.UNKNOWN, "The upload stopped unexpectedly.")
+            error = error or UploadError(ErrorKind.UNKNOWN, "The upload stopped unexpectedly.")
             if error.permanent:
                 self._fail(session_id, error)
             else:
                 self._retry_later(session_id, error, running.config)
-        self._events.queue_changed()
-        for reply in replies:
-            _answer(reply, None)
+        return None
 
     def _retry_later(self, session_id: str, error: UploadError, config: UploadConfig) -> None:
         state = self.store.get(session_id)
+        self._remember_upload(session_id, state)
         done_retries = state.retry_count if state else 0
         if done_retries >= config.max_retries:
             self._fail(session_id, error)
@@ -451,6 +600,8 @@ class SerialQueue:
 
     def _fail(self, session_id: str, error: UploadError) -> None:
         self._drop(session_id)
+        # A failed session keeps its multipart upload (so Retry resumes it); Cancel aborts it.
+        self._known_uploads.pop(session_id, None)
         self._set_status(session_id, "failed", last_error=error.sentence, error_kind=str(error.kind),
                          error_detail=error.detail, next_attempt_at=None)
         self._events.failed(session_id, error.sentence)

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.filelock import try_lock_file
+
+log = logging.getLogger(__name__)
 
 LOCK_FILE = "upload-queue.lock"
 
@@ -74,9 +77,13 @@ class QueueLock:
         assert self._fd is not None
         record = json.dumps({"pid": os.getpid(), "socket": socket_name,
                              "since": int(time.time() * 1000)}).encode()
-        # In place (not an atomic rename): the flock belongs to this inode.
-        os.ftruncate(self._fd, 0)
-        os.pwrite(self._fd, record + b"\n", 0)
+        # In place (not an atomic rename): the flock belongs to this inode. The record is only
+        # informative, so a full disk leaves it empty rather than failing the lock.
+        try:
+            os.ftruncate(self._fd, 0)
+            os.pwrite(self._fd, record + b"\n", 0)
+        except OSError as exc:
+            log.warning("could not write the queue owner into %s: %s", self.path.name, exc)
 
     def set_socket(self, socket_name: str) -> None:
         if self._fd is not None:

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app import session_files
 from app.models import UploadState
-from app.sessions import session_paths
+from app.sessions import ZIP_FILE, session_paths
 from app.upload.errors import UploadError
 from app.upload.state_store import UploadStateStore
 
@@ -25,7 +26,8 @@ def mark_pending(data_dir: Path, store: UploadStateStore, session_id: str, confi
                  reset_retries: bool) -> UploadState:
     """Write `pending` for a session that passed the enqueue checks."""
     state = store.get(session_id)
-    zip_size = session_paths(data_dir, session_id).zip.stat().st_size
+    info = session_files.stat_regular(session_paths(data_dir, session_id).root, ZIP_FILE)
+    zip_size = info.st_size if info is not None else 0
     changes: dict[str, object] = dict(
         max_retries=config.max_retries, last_error=None, error_kind=None, error_detail=None,
         next_attempt_at=None, total_bytes=zip_size,

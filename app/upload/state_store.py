@@ -16,7 +16,7 @@ from typing import Any
 
 from app.jsonfile import Loaded
 from app.models import UploadState, UploadStatus
-from app.sessions import load_upload_state, save_upload_state, session_paths
+from app.sessions import InvalidSessionId, load_upload_state, save_upload_state, session_paths
 
 
 def now_ms() -> int:
@@ -38,7 +38,11 @@ class UploadStateStore:
             return self._locks.setdefault(session_id, threading.RLock())
 
     def load(self, session_id: str) -> Loaded[UploadState]:
-        return load_upload_state(session_paths(self.data_dir, session_id))
+        try:
+            paths = session_paths(self.data_dir, session_id)
+        except InvalidSessionId as exc:  # a bad id, or a link where the session folder belongs
+            return Loaded(problem=str(exc).rstrip("."))
+        return load_upload_state(paths)
 
     def get(self, session_id: str) -> UploadState | None:
         """The state, None when there is none yet; raises StateDamaged for an unreadable file."""

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from app.format import human_duration, human_rate
+from app.format import human_duration, human_rate, next_try_text
 from app.models import SessionListItem
 
 CardAction = Literal["upload", "retry", "cancel", "open_folder", "delete", "edit"]
@@ -88,7 +88,8 @@ def card_buttons(item: SessionListItem, config_valid: bool) -> CardButtons:
         else:
             upload = True
     retry = status == "failed" and not item.damaged and item.is_exported
-    cancel = status in ("pending", "uploading")
+    # A failed session keeps its multipart upload so Retry resumes; Cancel is how to drop it.
+    cancel = status in ("pending", "uploading") or (status == "failed" and item.multipart_upload_open)
     return CardButtons(
         upload=upload,
         retry=retry,
@@ -163,6 +164,54 @@ def status_badge(item: SessionListItem, now_ms: int | None = None) -> Badge:
     if status == "failed":
         return Badge("Failed", "red")
     return Badge("Not uploaded", "grey")
+
+
+Tone = Literal["error", "normal", "muted"]
+KEPT_UPLOAD_NOTE = ("The unfinished upload is kept in the bucket so Retry resumes it; "
+                    "Cancel removes it.")
+
+
+@dataclass(frozen=True)
+class StatusLine:
+    """The sentence under a card's title when no progress bar is drawn, and how loud it is."""
+
+    text: str
+    tone: Tone
+
+
+def status_line(item: SessionListItem, now_ms: int | None = None) -> StatusLine:
+    """What a card says about its session in words (the painter only draws it)."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    status = item.upload_status
+    if item.damaged:
+        return StatusLine(f"Damaged: {item.damaged_reason or 'the session files cannot be read'}",
+                          "error")
+    if status == "failed":
+        text = item.last_upload_error or "The upload failed."
+        if item.retry_count:
+            # Inside the sentence: "… unreachable (after 10 attempts)." not "…. (after …)".
+            text = (text.rstrip().rstrip(".")
+                    + f" (after {item.retry_count} attempt{'s' if item.retry_count != 1 else ''}).")
+        if item.multipart_upload_open:
+            text += " " + KEPT_UPLOAD_NOTE
+        return StatusLine(text, "error")
+    if status == "done":
+        text = f"Uploaded to {item.s3_key}" if item.s3_key else "Uploaded and verified"
+        if not item.has_local_files:
+            text += " · local files removed"
+        return StatusLine(text, "muted")
+    if status == "pending" and item.last_upload_error:
+        # Waiting out a backoff: what went wrong last time, and when the next try is.
+        waiting = next_try_text(item.last_upload_error, item.next_attempt_at, now_ms)
+        text = waiting or item.last_upload_error
+        if item.retry_count:
+            text += f" (retry {item.retry_count})"
+        return StatusLine(text, "normal")
+    if status == "pending":
+        return StatusLine("Waiting for its turn in the upload queue", "muted")
+    if not item.is_exported:
+        return StatusLine("Not exported yet: no zip to upload", "muted")
+    return StatusLine("Ready to upload", "muted")
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from app.widgets.card_state import (
     progress_fraction,
     progress_text,
     status_badge,
+    status_line,
 )
 from app.widgets.session_model import Role
 
@@ -317,7 +318,9 @@ class SessionCardDelegate(QStyledItemDelegate):
             painter.setPen(text_colour)
             painter.drawText(rect, align, fm.elidedText(note, Qt.TextElideMode.ElideRight, rect.width()))
             return
-        if fraction is not None or item.upload_status == "uploading":
+        # A session waiting for its next try says why and when, instead of an idle bar.
+        waiting = item.upload_status == "pending" and bool(item.last_upload_error)
+        if (fraction is not None or item.upload_status == "uploading") and not waiting:
             label = words or ""
             label_w = min(fm.horizontalAdvance(label) + 8, rect.width() // 2)
             bar = QStyleOptionProgressBar()
@@ -336,36 +339,10 @@ class SessionCardDelegate(QStyledItemDelegate):
                              int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
                              fm.elidedText(label, Qt.TextElideMode.ElideRight, label_w))
             return
-        if item.damaged:
-            text = f"Damaged: {item.damaged_reason or 'the session files cannot be read'}"
-            painter.setPen(error_colour(palette))
-        elif item.upload_status == "failed":
-            text = item.last_upload_error or "The upload failed."
-            if item.retry_count:
-                # Inside the sentence: "… unreachable (after 10 attempts)." not "…. (after …)".
-                text = (text.rstrip().rstrip(".")
-                        + f" (after {item.retry_count} attempt{'s' if item.retry_count != 1 else ''}).")
-            painter.setPen(error_colour(palette))
-        elif item.upload_status == "done":
-            text = f"Uploaded to {item.s3_key}" if item.s3_key else "Uploaded and verified"
-            if not item.has_local_files:
-                text += " · local files removed"
-            painter.setPen(muted)
-        elif item.upload_status == "pending" and item.last_upload_error:
-            # Waiting out a backoff: say what went wrong last time.
-            text = item.last_upload_error
-            if item.retry_count:
-                text += f" (retry {item.retry_count})"
-            painter.setPen(text_colour)
-        elif item.upload_status == "pending":
-            text = "Waiting for its turn in the upload queue"
-            painter.setPen(muted)
-        elif not item.is_exported:
-            text = "Not exported yet: no zip to upload"
-            painter.setPen(muted)
-        else:
-            text = "Ready to upload"
-            painter.setPen(muted)
+        line = status_line(item)
+        text = line.text
+        painter.setPen(error_colour(palette) if line.tone == "error"
+                       else text_colour if line.tone == "normal" else muted)
         painter.drawText(rect, align, fm.elidedText(text, Qt.TextElideMode.ElideRight, rect.width()))
 
     def tooltip(self, index: _Index, action: CardAction | None) -> str:
@@ -390,7 +367,8 @@ class SessionCardDelegate(QStyledItemDelegate):
         if item.damaged and item.damaged_reason:
             lines.append(f"Damaged: {item.damaged_reason}")
         if item.last_upload_error:
-            lines.append(item.last_upload_error)
+            lines.append(status_line(item).text if item.upload_status in ("pending", "failed")
+                         else item.last_upload_error)
         if item.error_detail:
             lines.append(f"Detail: {item.error_detail}")
         if item.s3_key:

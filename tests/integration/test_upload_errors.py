@@ -39,6 +39,7 @@ SENTENCES = {
     ErrorKind.CONNECTION_RESET: ("cut off",),
     ErrorKind.ZIP_MISSING: ("missing",),
     ErrorKind.DISK_READ: ("could not be read",),
+    ErrorKind.DAMAGED: ("is not uploaded",),
 }
 
 
@@ -177,14 +178,29 @@ def test_zip_missing(data_dir: Path, s3_config: Any) -> None:
     assert error.kind == ErrorKind.ZIP_MISSING and error.permanent
 
 
-def test_disk_read_error(data_dir: Path, s3_config: Any) -> None:
+def test_a_folder_in_place_of_the_zip_is_refused(data_dir: Path, s3_config: Any) -> None:
     config = s3_config()
     session_id = session_with_zip(data_dir, 1000)
     zip_path = session_paths(data_dir, session_id).zip
     zip_path.unlink()
-    zip_path.mkdir()  # stat works, reading fails (EISDIR) - also when running as root
+    zip_path.mkdir()  # also when running as root: only regular files are opened
     try:
         error = _upload(data_dir, session_id, config)
     finally:
         shutil.rmtree(zip_path)
-    assert error.kind == ErrorKind.DISK_READ
+    assert error.kind == ErrorKind.DAMAGED and "a folder" in error.sentence
+
+
+def test_disk_read_error(data_dir: Path, s3_config: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import os
+
+    config = s3_config()
+    session_id = session_with_zip(data_dir, 1000)
+
+    def failing_preadv(*_args: Any) -> int:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "preadv", failing_preadv)  # a failing disk, also when running as root
+    error = _upload(data_dir, session_id, config)
+    assert error.kind == ErrorKind.DISK_READ and "Input/output error" in error.sentence

@@ -130,8 +130,7 @@ def test_changed_zip_aborts_old_upload_and_starts_over(data_dir: Path, s3_config
     fault_proxy.throttle_bytes_per_sec = 20 * MIB
     old = _interrupt(data_dir, session_id, config, parts=1)
     zip_path = session_paths(data_dir, session_id).zip
-    with zip_path.open("ab") as handle:
-        handle.write(os.urandom(1000))
+    reexport(data_dir, session_id, zip_path.read_bytes() + os.urandom(1000))
     fault_proxy.throttle_bytes_per_sec = None
     done = upload_session(data_dir, session_id, config, UploadStateStore(data_dir), ProgressLog(),
                           threading.Event())
@@ -140,6 +139,21 @@ def test_changed_zip_aborts_old_upload_and_starts_over(data_dir: Path, s3_config
     assert old.multipart.upload_id not in open_ids
     assert fault_proxy.stats().requests["AbortMultipartUpload"] == 1
     assert client.get_object(Bucket=bucket, Key=str(done.s3_key))["Body"].read() == zip_path.read_bytes()
+
+
+def reexport(data_dir: Path, session_id: str, data: bytes) -> None:
+    """A new zip with its size and SHA-256 in the meta, as an export writes them."""
+    import dataclasses
+    import hashlib
+
+    from app.sessions import load_meta, save_meta
+
+    paths = session_paths(data_dir, session_id)
+    paths.zip.write_bytes(data)
+    meta = load_meta(paths).value
+    assert meta is not None
+    save_meta(paths, dataclasses.replace(meta, file_size_bytes=len(data),
+                                         zip_sha256=hashlib.sha256(data).hexdigest()))
 
 
 def test_abort_session_upload_leaves_nothing_open(data_dir: Path, s3_config: Any,

@@ -107,22 +107,18 @@ def test_sha256_algorithm_round_trip(data_dir: Path, s3_config: Any, s3_server: 
     assert head["ChecksumSHA256"]
 
 
-def test_zip_sha256_comes_from_session_meta(data_dir: Path, s3_config: Any, s3_server: S3Server,
-                                            bucket: str) -> None:
-    import dataclasses
-
-    from app.sessions import load_meta, save_meta, session_paths
+@pytest.mark.parametrize("size", [100_000, 12 * MIB])  # one PutObject, and multipart
+def test_zip_sha256_metadata_is_the_hash_of_the_object(data_dir: Path, s3_config: Any,
+                                                       s3_server: S3Server, bucket: str,
+                                                       size: int) -> None:
+    import hashlib
 
     config = s3_config()
-    session_id = session_with_zip(data_dir, 100_000)
-    paths = session_paths(data_dir, session_id)
-    meta = load_meta(paths).value
-    assert meta is not None
-    save_meta(paths, dataclasses.replace(meta, zip_sha256="ab" * 32))
+    session_id = session_with_zip(data_dir, size)
     state = upload_session(data_dir, session_id, config, UploadStateStore(data_dir), ProgressLog(),
                            threading.Event())
-    head = s3_server.client().head_object(Bucket=bucket, Key=str(state.s3_key))
-    assert head["Metadata"]["zip-sha256"] == "ab" * 32
+    answer = s3_server.client().get_object(Bucket=bucket, Key=str(state.s3_key))
+    assert answer["Metadata"]["zip-sha256"] == hashlib.sha256(answer["Body"].read()).hexdigest()
 
 
 def test_bandwidth_cap_paces_the_sending_pass(data_dir: Path, s3_config: Any, bucket: str,

@@ -112,7 +112,7 @@ def test_config_show_masks_and_set_rejects_bad_values(data_dir: Path) -> None:
     result = _cli(data_dir, "config", "set", "bucket=Bad_Bucket", "region=us-east-1")
     assert result.returncode == 2 and "bucket:" in result.stderr
     result = _cli(data_dir, "config", "set", "nosuch=1")
-    assert result.returncode == 2 and "not a setting" in result.stderr
+    assert result.returncode == 2 and "does not name a setting" in result.stderr
     result = _cli(data_dir, "config", "set", "concurrency=many")
     assert result.returncode == 2
     result = _cli(data_dir, "config", "set", "bucket=good-bucket", "region=eu-west-1",

@@ -43,3 +43,41 @@ class ProgressLog:
     def values(self) -> list[int]:
         with self.lock:
             return [p.bytes_uploaded for p in self.reports]
+
+
+CORRUPTIONS = ("flip", "flip_directory", "truncate", "append", "swap")
+
+
+def corrupt_zip(data_dir: Path, session_id: str, how: str, other: str | None = None) -> None:
+    """Damage a session's zip after export, the ways a disk, a sync or a person can:
+    one byte flipped in a member's data or in the central directory, cut short, bytes
+    appended, or the whole file swapped for another session's zip (same size, so only the
+    SHA-256 can tell)."""
+    path = session_paths(data_dir, session_id).zip
+    data = bytearray(path.read_bytes())
+    if how == "flip":
+        data[len(data) // 3] ^= 0x01
+    elif how == "flip_directory":
+        # The first byte of the central directory (its offset is in the end record).
+        start_dir = int.from_bytes(data[-22 + 16:-22 + 20], "little")
+        data[start_dir] ^= 0xFF
+    elif how == "truncate":
+        del data[-100:]
+    elif how == "append":
+        data += b"appended after export"
+    elif how == "swap":
+        assert other is not None
+        data = bytearray(session_paths(data_dir, other).zip.read_bytes())
+    else:
+        raise ValueError(how)
+    path.write_bytes(bytes(data))
+
+
+def object_keys(client: object, bucket: str) -> list[str]:
+    listed = client.list_objects_v2(Bucket=bucket)  # type: ignore[attr-defined]
+    return [o["Key"] for o in listed.get("Contents", [])]
+
+
+def open_uploads(client: object, bucket: str) -> list[str]:
+    listed = client.list_multipart_uploads(Bucket=bucket)  # type: ignore[attr-defined]
+    return [u["UploadId"] for u in listed.get("Uploads", [])]

@@ -52,7 +52,8 @@ def test_truncated_video_and_actions_are_recovered_and_exported(data_dir: Path) 
     assert video.stat().st_size == moofs[-1]
     kept = decoded_frames(video)
     assert 0 < kept < len(times)
-    assert probe(video).frames == kept
+    with video.open("rb") as handle:
+        assert probe(handle).frames == kept
     frames = [json.loads(line) for line in paths.frames.read_text().splitlines()]
     assert [f["index"] for f in frames] == list(range(kept))
     actions = paths.actions.read_text().splitlines()
@@ -69,7 +70,8 @@ def test_complete_length_of_an_intact_file_is_its_size(tmp_path: Path) -> None:
 
     path = tmp_path / "v.mp4"
     write_video(path, 10, 2)
-    assert complete_length(path) == path.stat().st_size
+    with path.open("rb") as handle:
+        assert complete_length(handle) == path.stat().st_size
 
 
 def test_session_being_recorded_is_left_alone(data_dir: Path) -> None:
@@ -110,3 +112,34 @@ def test_nothing_to_do_parses_nothing(data_dir: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(recovery, "load_meta", no_parsing)
     monkeypatch.setattr(recovery, "SessionLock", no_parsing)
     assert recover_interrupted(data_dir) == []
+
+
+def test_only_the_tail_of_a_jsonl_file_is_cut(tmp_path: Path) -> None:
+    from app.recorder.recovery import complete_lines
+
+    root = tmp_path / "s"
+    root.mkdir()
+    good = [json.dumps({"t": i * 10, "type": "move"}) for i in range(5)]
+    deep = "[" * 100_000 + "]" * 100_000
+    huge = json.dumps({"t": "x" * 200_000})
+    body = "\n".join([good[0], deep, good[1], "not json", good[2], huge, good[3], good[4]]) + "\n"
+    (root / "actions.jsonl").write_text(body + "[[[" + deep + "\n" + '{"t": 9')
+    lines = complete_lines(root, "actions.jsonl")
+    # The bad lines between good ones stay (user data); the unparsable tail is cut.
+    assert (lines.count, lines.last_t) == (5, 40)
+    assert (root / "actions.jsonl").read_text() == body
+    first_two = complete_lines(root, "actions.jsonl", max_lines=2)
+    assert first_two.count == 2 and first_two.last_t == 10
+    assert (root / "actions.jsonl").read_text() == "\n".join([good[0], deep, good[1]]) + "\n"
+    assert complete_lines(root, "missing.jsonl").count == 0
+
+
+def test_t_values_no_recorder_writes_are_ignored(tmp_path: Path) -> None:
+    from app.recorder.recovery import complete_lines
+
+    root = tmp_path / "s"
+    root.mkdir()
+    (root / "frames.jsonl").write_text('{"t": 5}\n{"t": 1' + "0" * 40 + '}\n{"t": true}\n'
+                                       '{"t": -4}\n{"t": 1e308}\n')
+    lines = complete_lines(root, "frames.jsonl")
+    assert lines.count == 5 and lines.last_t == 5

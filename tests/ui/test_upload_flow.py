@@ -55,7 +55,7 @@ def test_record_then_upload_from_the_card(qtbot: QtBot, data_dir: Path, x_displa
 @pytest.mark.slow
 def test_failure_then_retry_then_done(qtbot: QtBot, data_dir: Path, s3_config: Callable[..., Any],
                                       fault_proxy: FaultProxy, s3_server: S3Server) -> None:
-    config = s3_config(endpoint_url=fault_proxy.endpoint_url, backoff_base_sec=0.05, backoff_cap_sec=0.1)
+    config = s3_config(endpoint_url=fault_proxy.endpoint_url, backoff_base_sec=0.1, backoff_cap_sec=1.0)
     session_id = make_session(data_dir, NOW, zip_bytes=64 * 1024)
     window, services = open_app(qtbot, data_dir)
     fault_proxy.inject(Fault.invalid_access_key(), times=None)  # permanent: fails at once
@@ -104,4 +104,32 @@ def test_restarted_window_resumes_a_pending_upload(qtbot: QtBot, data_dir: Path,
     window, services = open_app(qtbot, data_dir)
     qtbot.waitUntil(lambda: status_of(window, session_id) == "done", timeout=30_000)
     s3_server.client().head_object(Bucket=config.bucket, Key=object_key(config, session_id))
+    close_app(window, services)
+
+
+@pytest.mark.slow
+def test_a_failed_card_that_keeps_its_upload_offers_cancel(
+        qtbot: QtBot, data_dir: Path, s3_config: Callable[..., Any], fault_proxy: FaultProxy,
+        s3_server: S3Server) -> None:
+    from app.widgets.card_state import KEPT_UPLOAD_NOTE, card_buttons, status_line
+
+    config = s3_config(endpoint_url=fault_proxy.endpoint_url)
+    # The parts go up, completing is refused for good: the session fails keeping its upload.
+    fault_proxy.inject(Fault.error(403, "AccessDenied", "Access Denied"), times=None,
+                       only="CompleteMultipartUpload")
+    session_id = make_session(data_dir, NOW, zip_bytes=7 * MIB)
+    window, services = open_app(qtbot, data_dir)
+    click_card_button(qtbot, window.session_view, session_id, "upload")
+    qtbot.waitUntil(lambda: status_of(window, session_id) == "failed", timeout=30_000)
+    qtbot.waitUntil(lambda: (i := window.model.item(session_id)) is not None
+                    and i.multipart_upload_open, timeout=10_000)
+    item = window.model.item(session_id)
+    assert item is not None and KEPT_UPLOAD_NOTE in status_line(item).text
+    assert "cancel" in card_buttons(item, True).visible_actions()
+    client = s3_server.client()
+    assert len(client.list_multipart_uploads(Bucket=config.bucket).get("Uploads", [])) == 1
+    fault_proxy.clear()
+    click_card_button(qtbot, window.session_view, session_id, "cancel")
+    qtbot.waitUntil(lambda: status_of(window, session_id) == "not_uploaded", timeout=30_000)
+    assert client.list_multipart_uploads(Bucket=config.bucket).get("Uploads", []) == []
     close_app(window, services)

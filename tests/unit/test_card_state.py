@@ -6,11 +6,13 @@ import pytest
 
 from app.models import UPLOAD_STATUSES, SessionListItem, UploadStatus
 from app.widgets.card_state import (
+    KEPT_UPLOAD_NOTE,
     LiveProgress,
     card_buttons,
     progress_fraction,
     progress_text,
     status_badge,
+    status_line,
 )
 
 
@@ -141,3 +143,26 @@ def test_bulk_targets_follow_the_card_buttons() -> None:
     assert bulk_targets(items, "cancel", True) == ["c"]
     assert bulk_targets(items, "upload", True) == ["d"] and bulk_targets(items, "upload", False) == []
     assert bulk_targets(items, "delete", True) == ["a", "b", "d", "e", "f"]
+
+
+def test_a_failed_session_that_keeps_its_upload_offers_cancel_and_says_so() -> None:
+    kept = item("failed", last_upload_error="Access denied.", multipart_upload_open=True)
+    assert card_buttons(kept, True).visible_actions() == ["retry", "cancel", "open_folder", "delete"]
+    line = status_line(kept)
+    assert line.tone == "error" and line.text == f"Access denied. {KEPT_UPLOAD_NOTE}"
+    assert "Cancel" not in status_line(item("failed", last_upload_error="Access denied.")).text
+
+
+def test_a_waiting_session_shows_the_error_and_the_time_of_its_next_try() -> None:
+    import time
+
+    now = int(time.time() * 1000)
+    waiting = item("pending", last_upload_error="The server had a temporary problem.",
+                   next_attempt_at=now + 90_000, retry_count=2, bytes_uploaded=5, total_bytes=10)
+    expected_clock = time.strftime("%H:%M:%S", time.localtime((now + 90_000) / 1000))
+    line = status_line(waiting, now_ms=now)
+    assert line.text.startswith("The server had a temporary problem. Next try at ")
+    assert expected_clock in line.text and "(in 1m 30s)" in line.text and "(retry 2)" in line.text
+    # Due now: the sentence stays, the time goes.
+    assert status_line(waiting, now_ms=now + 90_000).text == \
+        "The server had a temporary problem. (retry 2)"

@@ -189,10 +189,28 @@ def test_permanent_error_fails_at_once_and_retry_resets(data_dir: Path) -> None:
     wait_for(lambda: events.status_of(sid) == "failed")
     state = UploadStateStore(data_dir).get(sid)
     assert state is not None and state.retry_count == 0 and state.error_kind == "invalid_credentials"
-    assert core.cancel(sid) is not None  # failed is not cancellable
     assert core.retry(sid) is None
     wait_for(lambda: events.status_of(sid) == "done")
     assert UploadStateStore(data_dir).get(sid).retry_count == 0  # type: ignore[union-attr]
+    assert "is not queued or failed (it is done)" in (core.cancel(sid) or "")
+    core.request_shutdown()
+    assert core.wait_stopped(3)
+
+
+def test_cancel_of_a_failed_session_aborts_its_upload(data_dir: Path) -> None:
+    """A failed session keeps its multipart upload for Retry; Cancel drops it."""
+    sid = make_session(data_dir, 1_700_000_000_000)
+    scripted = ScriptedEngine(FakeConfig())
+    scripted.script[sid] = [UploadError(ErrorKind.ACCESS_DENIED, "Not allowed.")]
+    core, events, _ = start(data_dir, scripted)
+    core.enqueue(sid)
+    wait_for(lambda: events.status_of(sid) == "failed")
+    answers: list[str | None] = []
+    assert core.cancel(sid, answers.append) is None
+    wait_for(lambda: answers == [None])
+    assert scripted.aborted == [sid]
+    state = UploadStateStore(data_dir).get(sid)
+    assert state is not None and state.status == "not_uploaded" and state.retry_count == 0
     core.request_shutdown()
     assert core.wait_stopped(3)
 

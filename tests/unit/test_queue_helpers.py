@@ -54,7 +54,7 @@ def test_restore_queue_keeps_the_multipart_record(data_dir: Path) -> None:
     sid = make_session(data_dir, 1_700_000_000_000, status="uploading")
     store = UploadStateStore(data_dir)
     from app.models import MultipartState
-    store.update(sid, multipart=MultipartState("up-1", 5, 10, 1))
+    store.update(sid, multipart=MultipartState("up-1", 5 * 1024 * 1024, 10, 1))
     assert restore_queue(data_dir, store) == [sid]
     state = store.get(sid)
     assert state is not None and state.status == "pending" and state.multipart is not None

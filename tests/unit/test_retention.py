@@ -47,3 +47,18 @@ def test_retention_limit_keeps_newest_uploaded(data_dir: Path) -> None:
     assert sorted(removed) == sorted(done_ids[:3])
     for sid in [*done_ids[3:], failed]:
         assert session_paths(data_dir, sid).zip.exists()
+
+
+def test_cleanup_removes_links_never_what_they_point_to(data_dir: Path, tmp_path: Path) -> None:
+    from tests.hostile import Victim
+
+    victim = Victim.make(tmp_path / "outside")
+    sid = make_session(data_dir, 1_700_000_000_000, status="done")
+    root = session_paths(data_dir, sid).root
+    (root / "video" / "screen.mp4").unlink()
+    (root / "video" / "screen.mp4").symlink_to(victim.file)
+    (root / "screenshots").rmdir()
+    (root / "screenshots").symlink_to(victim.folder, target_is_directory=True)
+    assert apply_cleanup(data_dir, RetentionPolicy(delete_after_upload=True)) == [sid]
+    assert sorted(p.name for p in root.iterdir()) == ["session-meta.json", "upload-state.json"]
+    victim.assert_unchanged()

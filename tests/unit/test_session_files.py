@@ -160,3 +160,78 @@ def test_regular_files_work_in_every_mode(layout: tuple[Path, Path]) -> None:
     assert sf.stat_regular(root, "missing.json") is None
     assert sf.list_files(root, "nowhere") == []
     assert sf.exists_any(root, "notes") and not sf.exists_any(root, "nowhere")
+
+
+def test_strict_listing_refuses_what_plain_listing_skips(layout: tuple[Path, Path]) -> None:
+    root, victim = layout
+    (root / "video" / "a.mp4").write_bytes(b"x")
+    (root / "video" / ".tmp").symlink_to(victim)  # hidden: skipped either way
+    assert sf.list_files(root, "video", strict=True) == ["a.mp4"]
+    (root / "video" / "b.mp4").symlink_to(victim)
+    assert sf.list_files(root, "video") == ["a.mp4"]
+    with pytest.raises(sf.UnsafeFile, match="symbolic link"):
+        sf.list_files(root, "video", strict=True)
+
+
+def test_remove_takes_links_never_their_targets(layout: tuple[Path, Path], tmp_path: Path) -> None:
+    root, victim = layout
+    outside = tmp_path / "outside-dir"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("keep")
+    (root / "video" / "screen.mp4").symlink_to(victim)
+    (root / "video" / "dir-link").symlink_to(outside, target_is_directory=True)
+    (root / "screenshots").symlink_to(outside, target_is_directory=True)
+    sf.remove(root, "video")
+    sf.remove(root, "screenshots")
+    sf.remove(root, "missing")
+    assert sf.list_names(root) == []
+    assert victim.read_bytes() == b"precious bytes\n"
+    assert (outside / "keep.txt").read_text() == "keep"
+
+
+def test_rename_replaces_a_link_at_the_target(layout: tuple[Path, Path]) -> None:
+    root, victim = layout
+    (root / "session.zip.partial").write_bytes(b"zip")
+    (root / "session.zip").symlink_to(victim)
+    sf.rename(root, "session.zip.partial", "session.zip")
+    assert not (root / "session.zip").is_symlink()
+    assert (root / "session.zip").read_bytes() == b"zip"
+    assert victim.read_bytes() == b"precious bytes\n"
+
+
+def test_folders_are_created_private_whatever_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        root = tmp_path / "s"
+        sf.create_session_folder(root)
+        sf.make_dir(root, "video")
+        sf.open_binary(root, "video/screen.mp4", "ab").close()
+    finally:
+        os.umask(old)
+    assert os.stat(root).st_mode & 0o777 == 0o700
+    assert os.stat(root / "video").st_mode & 0o777 == 0o700
+    assert os.stat(root / "video" / "screen.mp4").st_mode & 0o777 == 0o600
+    with pytest.raises(FileExistsError):
+        sf.create_session_folder(root)
+
+
+def test_open_regular_refuses_links_and_fifos_outside_sessions(tmp_path: Path) -> None:
+    target = tmp_path / "upload-config.json"
+    target.symlink_to(tmp_path / "elsewhere.json")
+    (tmp_path / "elsewhere.json").write_text("{}")
+    with pytest.raises(sf.UnsafeFile, match=r"upload-config\.json is a symbolic link"):
+        sf.open_regular(target)
+    target.unlink()
+    os.mkfifo(target)
+    with pytest.raises(sf.UnsafeFile, match="FIFO"):
+        sf.open_regular(target)
+
+
+def test_permission_problem_names_the_file(layout: tuple[Path, Path]) -> None:
+    root, _ = layout
+    (root / "actions.jsonl").write_text("{}\n")
+    assert sf.permission_problem(root, "actions.jsonl", write=True) is None
+    assert sf.permission_problem(root, "missing.jsonl") is None
+    if os.geteuid() != 0:  # root may read anything; the CLI tests check this case as nobody
+        (root / "actions.jsonl").chmod(0)
+        assert "actions.jsonl cannot be read" in (sf.permission_problem(root, "actions.jsonl") or "")

@@ -119,3 +119,38 @@ def test_upload_state_round_trip_with_multipart() -> None:
     again = state.to_json()
     assert again["multipart"]["parts"][0]["partNumber"] == 1
     assert UploadState.from_json(again) == state
+
+
+def test_a_linked_session_folder_is_refused_with_a_sentence(data_dir: Path, tmp_path: Path) -> None:
+    from app.sessions import UnsafeSessionFolder
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    sid = "20260101-000000-000-abcdef"
+    (data_dir / "sessions" / sid).symlink_to(outside, target_is_directory=True)
+    with pytest.raises(UnsafeSessionFolder, match="is a symbolic link") as info:
+        session_paths(data_dir, sid)
+    assert isinstance(info.value, InvalidSessionId)  # every caller that handles bad ids copes
+    assert session_paths(data_dir, "20260101-000000-000-000000").root.name  # missing is fine
+
+
+def test_delete_removes_only_a_link_in_place_of_the_folder(data_dir: Path, tmp_path: Path) -> None:
+    from app.sessions import delete_session_folder
+    from tests.hostile import Victim
+
+    victim = Victim.make(tmp_path / "outside")
+    linked = "20260101-000000-000-abcdef"
+    (data_dir / "sessions" / linked).symlink_to(victim.folder, target_is_directory=True)
+    delete_session_folder(data_dir, linked)
+    assert not os.path.lexists(data_dir / "sessions" / linked)
+    real = make_session(data_dir, 1_700_000_000_000)
+    root = session_paths(data_dir, real).root
+    (root / "video" / "out").symlink_to(victim.folder, target_is_directory=True)
+    (root / "actions.jsonl").unlink()
+    (root / "actions.jsonl").symlink_to(victim.file)
+    delete_session_folder(data_dir, real)
+    assert not root.exists()
+    delete_session_folder(data_dir, real)  # already gone: fine
+    victim.assert_unchanged()
+    with pytest.raises(InvalidSessionId):
+        delete_session_folder(data_dir, "../outside")

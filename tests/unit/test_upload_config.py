@@ -48,7 +48,7 @@ def test_defaults_are_valid_and_as_designed() -> None:
     ({"concurrency": 0}, "concurrency", "1 and 16"),
     ({"concurrency": 17}, "concurrency", "1 and 16"),
     ({"checksum_algorithm": "MD5"}, "checksumAlgorithm", "CRC32"),
-    ({"max_bandwidth_bytes_per_sec": 10}, "maxBandwidthBytesPerSec", "at least"),
+    ({"max_bandwidth_bytes_per_sec": 10}, "maxBandwidthBytesPerSec", "between 16384"),
 ])
 def test_each_bad_field_gets_one_sentence(change: dict[str, object], field: str, words: str) -> None:
     problems = validate_config(dataclasses.replace(GOOD, **change))  # type: ignore[arg-type]
