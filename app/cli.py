@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
         _load(module_name).add_arguments(command_parser)
     return parser
 
+# Commands that only name the data folder (in a desktop entry) and must not create it.
+NO_DATA_DIR = frozenset({"install-desktop-entry"})
+
 
 def _make_private(data_dir: Path) -> None:
     """Tighten a data folder left 0755/0644 by an older build; one log line says what changed."""
@@ -80,13 +83,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem:
         return fail(problem, EXIT_USAGE)
     data_dir = resolve_data_dir(args.data_dir)
-    try:
-        ensure_data_dir(data_dir)
-    except OSError as exc:
-        print(f"sessionrec: cannot use the data folder {data_dir}: {exc.strerror or exc}.",
-              file=sys.stderr)
-        return EXIT_USAGE
-    _make_private(data_dir)
+    if command not in NO_DATA_DIR:
+        try:
+            ensure_data_dir(data_dir)
+        except OSError as exc:
+            print(f"sessionrec: cannot use the data folder {data_dir}: {exc.strerror or exc}.",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        _make_private(data_dir)
     ctx = CommandContext(data_dir=data_dir)
     if args.command is None:
         # `sessionrec` alone starts the window; give the gui command its defaults.

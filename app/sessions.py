@@ -343,6 +343,9 @@ def _read_list_item(paths: SessionPaths) -> SessionListItem:
         # Only sessions still to be exported are checked file by file (few, and what recovery
         # would open); an exported one is its zip.
         problems.extend(recording_problems(paths))
+    if state is not None and state.error_kind == "damaged" and state.status == "failed":
+        # The upload found the zip is not what the recorder wrote: the session is damaged.
+        problems.append(state.last_error or "the zip does not match what was recorded")
     status: UploadStatus = state.status if state is not None else "not_uploaded"
     created = meta.created_at if meta else (created_at_from_id(paths.session_id) or 0)
     has_local = (exported or session_files.exists_any(paths.root, ACTIONS_FILE)

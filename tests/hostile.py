@@ -152,10 +152,11 @@ BUILDERS: dict[Kind, Callable[..., SessionPaths]] = {
 # --- mutations ---------------------------------------------------------------------------------
 
 def _clear(target: Path) -> None:
-    if target.is_symlink() or target.is_file():
-        target.unlink()
-    elif target.is_dir():
+    # lstat, never a following check: an earlier mutation may have left a link or a FIFO here.
+    if target.is_dir() and not target.is_symlink():
         shutil.rmtree(target)
+    elif os.path.lexists(target):
+        target.unlink()
     target.parent.mkdir(parents=True, exist_ok=True)
 
 
@@ -224,7 +225,14 @@ def meta_field(key: str, value: Any) -> Callable[[SessionPaths, Victim], None]:
     """Set one field of session-meta.json to `value`; the string "{victim}" stands for the
     victim file's absolute path."""
     def mutate(paths: SessionPaths, victim: Victim) -> None:
-        doc = json.loads(paths.meta.read_text())
+        if not stat.S_ISREG(os.lstat(paths.meta).st_mode):
+            return  # an earlier mutation put a link, FIFO or folder there: nothing to edit
+        try:
+            doc = json.loads(paths.meta.read_text())
+        except (ValueError, PermissionError):
+            return
+        if not isinstance(doc, dict):
+            return
         doc[key] = value.replace("{victim}", str(victim.file)) if isinstance(value, str) else value
         paths.meta.write_text(json.dumps(doc))
     return mutate

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.filelock import try_lock_file
+from app.jsonfile import read_json
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +38,8 @@ class LockOwner:
 
 def read_owner(data_dir: Path) -> LockOwner:
     """What the lock file says about its owner (may be stale; see `QueueLock.held_elsewhere`)."""
-    try:
-        raw = json.loads(lock_path(data_dir).read_text(encoding="utf-8") or "{}")
-    except (OSError, ValueError):
-        return LockOwner(None, None, None)
+    # read_json opens regular files only and never blocks: the lock file may be anything.
+    raw = read_json(lock_path(data_dir), lambda value: value).value
     if not isinstance(raw, dict):
         return LockOwner(None, None, None)
     pid, socket, since = raw.get("pid"), raw.get("socket"), raw.get("since")
