@@ -2,21 +2,29 @@
 
 It owns no blocking work: the recording controller, the upload queue (its own
 QThread) and `run_in_background` do that, and report back through signals.
-Window size, position, the last view and the list filter are kept in
-`gui-settings.ini` in the data dir (QSettings in INI format), so a test's data
-dir never touches the real home folder.
+Window size, position, the last view, the list filter and the recording options
+are kept in `gui-settings.ini` in the data dir (QSettings in INI format), so a
+test's data dir never touches the real home folder.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDesktopServices,
+    QGuiApplication,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
@@ -35,6 +43,8 @@ from PySide6.QtWidgets import (
 
 from app.format import human_rate, human_size
 from app.models import SessionListItem
+from app.recorder.monitors import Monitor, list_monitors
+from app.recorder.options import RecordingOptions, options_from_stored
 from app.session_texts import (
     KEEP,
     MAX_TITLE_CHARS,
@@ -51,14 +61,18 @@ from app.sessions import (
     session_paths,
 )
 from app.widgets.background import run_in_background
-from app.widgets.card_state import bulk_targets
+from app.widgets.card_state import bulk_targets, card_buttons
 from app.widgets.hotkey import DEFAULT_HOTKEY, GlobalHotkey
 from app.widgets.icons import icon
 from app.widgets.record_bar import RecordBar
+from app.widgets.record_preview import RecordPreview
 from app.widgets.recording_controller import RecordingController
+from app.widgets.recording_options import RecordingOptionsPanel
 from app.widgets.session_list import FILTERS, SessionListView
 from app.widgets.session_model import SessionListModel
 from app.widgets.session_texts_dialog import SessionTextsDialog
+from app.widgets.session_viewer import SessionViewer
+from app.widgets.thumbnails import ThumbnailCache
 from app.widgets.tray import Tray
 
 log = logging.getLogger(__name__)
@@ -86,6 +100,8 @@ def gui_settings(data_dir: Path) -> QSettings:
 class MainWindow(QMainWindow):
     sessionsLoaded = Signal(int)  # number of sessions, each time the full list arrives
     closed = Signal()  # the window really closed (not hidden to the tray)
+    linkCopied = Signal(str)  # sessionId: its share link is on the clipboard
+    linkFailed = Signal(str, str)  # sessionId, sentence
 
     def __init__(self, data_dir: Path, recorder: RecordingController | None = None,
                  parent: QWidget | None = None) -> None:
@@ -108,6 +124,9 @@ class MainWindow(QMainWindow):
         self.confirm: Callable[[str, str], bool] = self._confirm
 
         self.model = SessionListModel(self)
+        self.thumbnails = ThumbnailCache(data_dir, self)
+        self.model.set_thumbnails(self.thumbnails)
+        self.viewers: dict[str, SessionViewer] = {}
         self.recorder = recorder or RecordingController(data_dir, parent=self)
         self.recorder.setParent(self)
 
@@ -116,6 +135,8 @@ class MainWindow(QMainWindow):
         self.record_bar = RecordBar(self)
         self.recording_page = self._build_recording_page()
         self.session_view = SessionListView(self.model, self)
+        self.session_view.list.verticalScrollBar().valueChanged.connect(
+            lambda _value: self.thumbnails.hold_off())
         self.settings_page, self.settings_layout = self._build_settings_page()
         for page in (self.recording_page, self.session_view, self.settings_page):
             self.stack.addWidget(page)
@@ -152,7 +173,9 @@ class MainWindow(QMainWindow):
         # --- wiring -------------------------------------------------------------------------
         self.session_view.actionRequested.connect(self.on_card_action)
         self.session_view.bulkActionRequested.connect(self.on_bulk_action)
-        self.record_bar.recordRequested.connect(self.recorder.start)
+        self.record_bar.recordRequested.connect(self.start_recording)
+        self.options_panel.changed.connect(self._recording_options_changed)
+        self.recorder.previewReady.connect(self.preview.show_preview)
         self.record_bar.pauseRequested.connect(self.recorder.pause)
         self.record_bar.resumeRequested.connect(self.recorder.resume)
         self.record_bar.stopRequested.connect(lambda: self.recorder.stop())
@@ -165,12 +188,12 @@ class MainWindow(QMainWindow):
         self.model.summaryChanged.connect(self._update_upload_summary)
 
         self.tray = Tray(self)
-        self.tray.toggleRecordingRequested.connect(self.recorder.toggle)
+        self.tray.toggleRecordingRequested.connect(self.toggle_recording)
         self.tray.showWindowRequested.connect(self.show_window)
         self.tray.quitRequested.connect(self.quit_app)
         self.tray.show()
         self.hotkey = GlobalHotkey(self)
-        self.hotkey.activated.connect(self.recorder.toggle)
+        self.hotkey.activated.connect(self.toggle_recording)
 
         self._restore_settings()
         self._update_upload_summary()
@@ -190,19 +213,27 @@ class MainWindow(QMainWindow):
         title_row.addWidget(title_label)
         title_row.addWidget(self.next_title_edit, 1)
         layout.addLayout(title_row)
+        self.options_panel = RecordingOptionsPanel(page)
+        self.preview = RecordPreview(page)
+        middle = QHBoxLayout()
+        left = QVBoxLayout()
+        left.addWidget(self.options_panel)
+        left.addStretch(1)
+        middle.addLayout(left)
+        middle.addWidget(self.preview, 1)
+        layout.addLayout(middle, 1)
         self.last_session_label = QLabel(page)
         self.last_session_label.setWordWrap(True)
         self.hotkey_hint = QLabel(page)
         self.hotkey_hint.setWordWrap(True)
         tips = QLabel(
-            "The whole screen is recorded as video, with screenshots and every mouse click, key "
-            "press and scroll on the same clock. After Stop the session is zipped and appears at "
-            "the top of the Sessions view, ready to upload.", page)
+            "The chosen monitor (or all of them) is recorded as video, with screenshots and every "
+            "mouse click, key press and scroll on the same clock. After Stop the session is "
+            "zipped and appears at the top of the Sessions view, ready to upload.", page)
         tips.setWordWrap(True)
         layout.addWidget(tips)
         layout.addWidget(self.hotkey_hint)
         layout.addWidget(self.last_session_label)
-        layout.addStretch(1)
         return page
 
     def _build_settings_page(self) -> tuple[QWidget, QVBoxLayout]:
@@ -294,6 +325,10 @@ class MainWindow(QMainWindow):
             self.edit_texts(item)
         elif action == "delete":
             self.delete_session(item)
+        elif action == "play":
+            self.open_viewer(item)
+        elif action == "copy_link":
+            self.copy_link(session_id)
         elif self.queue is None:
             self.statusBar().showMessage("The upload queue is not running.", 5000)
         elif action == "upload":
@@ -494,6 +529,48 @@ class MainWindow(QMainWindow):
 
         run_in_background(work, done, name="sessionrec-delete")
 
+    def open_viewer(self, item: SessionListItem) -> SessionViewer | None:
+        """Watch a session (one viewer window per session; a second request raises it)."""
+        reason = card_buttons(item, self.model.config_valid).play_blocked_reason
+        if reason:
+            self.statusBar().showMessage(reason, 5000)
+            return None
+        viewer = self.viewers.get(item.session_id)
+        if viewer is None:
+            viewer = SessionViewer(self.data_dir, item.session_id)
+            self.viewers[item.session_id] = viewer
+            viewer.closed.connect(lambda sid: self.viewers.pop(sid, None))
+            viewer.show()
+            viewer.start()
+        else:
+            viewer.showNormal()
+        viewer.raise_()
+        viewer.activateWindow()
+        return viewer
+
+    def copy_link(self, session_id: str, expires_s: int | None = None) -> None:
+        """Make a share link off the GUI thread and put it on the clipboard (never in a log)."""
+        from app.upload.share_link import DEFAULT_EXPIRES_S, LinkError, ShareLink, make_share_link
+
+        data_dir = self.data_dir
+        seconds = expires_s or DEFAULT_EXPIRES_S
+        self.statusBar().showMessage(f"Making a link to session {session_id}…", 3000)
+
+        def done(link: ShareLink) -> None:
+            QGuiApplication.clipboard().setText(link.url)
+            self.statusBar().showMessage(
+                f"A link to session {session_id} is on the clipboard. " + " ".join(link.notes()), 15_000)
+            self.linkCopied.emit(session_id)
+
+        def failed(exc: BaseException) -> None:
+            sentence = str(exc) if isinstance(exc, LinkError) else \
+                f"The link could not be made ({type(exc).__name__})."
+            self.statusBar().showMessage(sentence, 10_000)
+            self.linkFailed.emit(session_id, sentence)
+
+        run_in_background(lambda: make_share_link(data_dir, session_id, seconds), done, failed,
+                          name="sessionrec-share-link")
+
     def open_folder(self, folder: Path) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
@@ -510,6 +587,10 @@ class MainWindow(QMainWindow):
                 "This recording has not reached the bucket. Once deleted it is gone for good. "
                 "Delete it anyway?"):
             return
+        viewer = self.viewers.get(item.session_id)
+        if viewer is not None:
+            viewer.close()  # its decoder holds the video open
+        self.thumbnails.drop(item.session_id)
         self.model.set_note(item.session_id, "Deleting…")
 
         def done(_result: object) -> None:
@@ -578,9 +659,47 @@ class MainWindow(QMainWindow):
         self.tray.set_summary(text)
 
     # --- recording --------------------------------------------------------------------------
+    def start_recording(self) -> None:
+        """Record with the options the Recording view shows."""
+        self.recorder.set_options(self.options_panel.options())
+        self.recorder.start()
+
+    def toggle_recording(self) -> None:
+        if self.recorder.state == "idle":
+            self.start_recording()
+        else:
+            self.recorder.toggle()
+
+    def load_monitors(self) -> None:
+        """List the monitors off the GUI thread (X round trips), then offer them."""
+        def listed(monitors: list[Monitor]) -> None:
+            self.options_panel.set_monitors(monitors)
+            self.preview.set_monitors(monitors)
+            self.preview.set_chosen(self.options_panel.options().monitor)
+
+        def failed(exc: BaseException) -> None:
+            self.options_panel.set_monitors([], f"The monitors could not be listed ({exc}).")
+
+        run_in_background(list_monitors, listed, failed, "sessionrec-monitors")
+
+    def set_recording_options(self, options: RecordingOptions) -> None:
+        """Show and remember `options`, as if chosen in the Recording view."""
+        self.options_panel.set_options(options)
+        self._recording_options_changed(self.options_panel.options())
+
+    def _recording_options_changed(self, options: RecordingOptions) -> None:
+        self.recorder.set_options(options)
+        self.preview.set_chosen(options.monitor)
+        self.settings.setValue("recording/fps", options.fps)
+        self.settings.setValue("recording/monitor", options.monitor)
+        self.settings.setValue("recording/maskKeys", options.mask_keys)
+        self.settings.setValue("recording/screenshotEverySec", options.screenshot_every_s)
+
     def _recording_state(self, state: str) -> None:
         self.record_bar.set_state(state)  # type: ignore[arg-type]
         self.tray.set_recording(state in ("recording", "paused", "starting"))
+        self.options_panel.set_locked(state != "idle")
+        self.preview.set_live(state in ("recording", "paused"))
 
     def _session_started(self, session_id: str) -> None:
         self._own_busy_sessions.add(session_id)
@@ -661,6 +780,19 @@ class MainWindow(QMainWindow):
             lambda i: self.settings.setValue("sessions/filter", i))
         hotkey = str(self.settings.value("hotkey", ""))
         self.hotkey_edit.setText(hotkey)
+        default = self.recorder.options
+        options = options_from_stored(
+            self.settings.value("recording/fps", default.fps),
+            self.settings.value("recording/monitor", default.monitor),
+            self.settings.value("recording/maskKeys", default.mask_keys),
+            self.settings.value("recording/screenshotEverySec", default.screenshot_every_s))
+        self.options_panel.set_options(options)
+        self.recorder.set_options(options)
+        self.preview.set_chosen(options.monitor)
+        if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+            QTimer.singleShot(0, self.load_monitors)  # after the first paint
+        else:
+            self.options_panel.set_monitors([], "No screen to record here (DISPLAY is not set).")
 
     def save_window_state(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
@@ -736,6 +868,9 @@ class MainWindow(QMainWindow):
         self.close()
 
     def shutdown(self) -> None:
+        for viewer in list(self.viewers.values()):
+            viewer.close()
+        self.thumbnails.stop()
         self.hotkey.stop()
         self.tray.icon.hide()
         if self.queue is not None:

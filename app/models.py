@@ -61,6 +61,10 @@ class SessionMeta(JsonRecord):
     zip_sha256: str | None = None
     recovered: bool = False
     mask_keys: bool = False
+    # The recording options, as chosen (optional: sessions recorded before they were kept).
+    monitor: str | None = None  # "1", "2", ... or "all"
+    monitor_name: str | None = None
+    screenshot_every_sec: float | None = None
     pauses: list[PauseSpan] = field(default_factory=list)
     # One sentence when the recording stopped on an error (disk full, capture stalled).
     error: str | None = None
@@ -154,6 +158,8 @@ class SessionListItem(JsonRecord):
     next_attempt_at: int | None = None
     recovered: bool = False
     has_local_files: bool = True
+    # The session folder holds a (non-empty) video file: the card offers Play.
+    has_video: bool = False
     s3_key: str | None = None
     title: str | None = None
     note: str | None = None

@@ -350,6 +350,7 @@ def _read_list_item(paths: SessionPaths) -> SessionListItem:
     created = meta.created_at if meta else (created_at_from_id(paths.session_id) or 0)
     has_local = (exported or session_files.exists_any(paths.root, ACTIONS_FILE)
                  or session_files.exists_any(paths.root, VIDEO_DIR))
+    has_video = has_local and _has_video(paths, meta)
     return SessionListItem(
         session_id=paths.session_id,
         created_at=created,
@@ -371,6 +372,7 @@ def _read_list_item(paths: SessionPaths) -> SessionListItem:
         next_attempt_at=state.next_attempt_at if state else None,
         recovered=meta.recovered if meta else False,
         has_local_files=has_local,
+        has_video=has_video,
         s3_key=state.s3_key if state else None,
         title=meta.title if meta else None,
         note=meta.note if meta else None,
@@ -399,6 +401,15 @@ def delete_session_folder(data_dir: Path, session_id: str) -> None:
     finally:
         with contextlib.suppress(OSError):
             os.close(fd)
+
+
+def _has_video(paths: SessionPaths, meta: SessionMeta | None) -> bool:
+    try:
+        info = session_files.stat_regular(paths.root, (meta.video_ref if meta else None)
+                                          or f"{VIDEO_DIR}/screen.mp4")
+    except OSError:  # UnsafeFile: a symlink or a FIFO is no video of ours
+        return False
+    return info is not None and info.st_size > 0
 
 
 def list_sessions(data_dir: Path) -> list[SessionListItem]:

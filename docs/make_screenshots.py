@@ -1,9 +1,11 @@
 """Take the README screenshots of the real window on a private Xvfb (xcb platform, captured
 from the X server with QScreen.grabWindow):
 
-- docs/screenshot-sessions.png   the sessions view with a card in every state
+- docs/screenshot-sessions.png   the sessions view with a card in every state, with thumbnails
 - docs/screenshot-settings.png   the S3 settings with a validation error
-- docs/screenshot-recording.png  the recording view while recording
+- docs/screenshot-recording.png  the recording view while recording the second of two monitors
+- docs/screenshot-viewer.png     the session viewer on that recording, at a click (its marker
+                                 on the video, its row highlighted in the timeline)
 - docs/screenshot-search.png     titled sessions, a search and three cards selected for a bulk action
 
     python docs/make_screenshots.py
@@ -21,6 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 DOCS = REPO / "docs"
+MONITOR_WIDTH, MONITOR_HEIGHT = 1280, 900
 
 
 def pump(app: object, seconds: float) -> None:
@@ -94,6 +97,7 @@ def sessions_in_every_state(data_dir: Path) -> dict[str, str]:
     for state, (title, note) in titles.items():
         set_session_texts(data_dir, ids[state], title=title, note=note)
     session_paths(data_dir, ids["damaged"]).meta.write_text('{"sessionId": truncated')
+    add_pictures(data_dir, [ids[k] for k in ("uploading", "pending", "not_uploaded", "failed", "done")])
     return ids
 
 
@@ -114,12 +118,15 @@ def search_and_select(app: object, window: object, data_dir: Path) -> None:
              ("Checkout button stays disabled on Safari", "failed", "Customer: Acme GmbH"),
              ("Checkout works again after cache clear", "done", None),
              ("Invoice PDF has the wrong address", "not_uploaded", None)]
+    added = []
     for n, (title, status, note) in enumerate(cases):
         sid = make_session(data_dir, now - (30 + n * 7) * 60_000, status=status,
                            zip_bytes=500_000 + n * 90_000, actions=40 + n * 13)
         set_session_texts(data_dir, sid, title=title, note=note)
+        added.append(sid)
         if status == "failed":
             store.update(sid, last_error="The network is unreachable.", retry_count=10)
+    add_pictures(data_dir, added)
     window.model.set_items(list_sessions(data_dir))  # type: ignore[attr-defined]
     view = window.session_view  # type: ignore[attr-defined]
     view.set_search("checkout")
@@ -133,17 +140,75 @@ def search_and_select(app: object, window: object, data_dir: Path) -> None:
         if item.upload_status == "failed":
             selection.select(index, flag.Select | flag.Rows)
             selection.setCurrentIndex(index, flag.NoUpdate)
-    pump(app, 0.5)
+    pump(app, 3.0)  # the new cards' pictures are made off the GUI thread
+
+
+def demo_application() -> object:
+    """A small support form on the second monitor: what a user would be recording."""
+    from PySide6.QtWidgets import (
+        QComboBox,
+        QFormLayout,
+        QLineEdit,
+        QPlainTextEdit,
+        QPushButton,
+        QWidget,
+    )
+
+    form = QWidget()
+    form.setWindowTitle("Support ticket")
+    layout = QFormLayout(form)
+    name = QLineEdit("Dana Whitfield")
+    subject = QLineEdit()
+    subject.setObjectName("subject")
+    kind = QComboBox()
+    kind.setObjectName("category")
+    kind.addItems(["Hardware", "Software", "Network"])
+    details = QPlainTextEdit("Since Monday's update the office printer shows as offline on every "
+                             "laptop on the third floor. Restarting it did not help.")
+    layout.addRow("Name:", name)
+    layout.addRow("Subject:", subject)
+    layout.addRow("Category:", kind)
+    details.setObjectName("details")
+    layout.addRow("Details:", details)
+    layout.addRow("", QPushButton("Send ticket"))
+    form.setStyleSheet("font-size: 20px;")
+    form.setGeometry(MONITOR_WIDTH, 0, MONITOR_WIDTH, MONITOR_HEIGHT)
+    form.show()
+    return form
+
+
+def add_pictures(data_dir: Path, session_ids: list[str]) -> None:
+    """A periodic screenshot per session (a painted desktop), so the cards get thumbnails the
+    way recorded sessions do (the app makes them from these)."""
+    import numpy as np
+
+    from app.recorder.png import encode_png
+    from app.sessions import session_paths
+    from bench.desktop_video import DesktopPainter
+
+    for n, session_id in enumerate(session_ids):
+        painter = DesktopPainter(10, busy=n % 2 == 1)
+        pixels = np.zeros((1080, 1920, 4), np.uint8)
+        pixels[:, :, 3] = 255
+        for i in range(0, 200 * (n % 3) + 40 + 7 * n):
+            painter(i, pixels)
+        shots = session_paths(data_dir, session_id).screenshots_dir
+        (shots / "periodic-000005000ms-f000050.png").write_bytes(encode_png(pixels))
 
 
 def main() -> None:
     from tests.recorder.conftest import start_xvfb
+    from tests.recorder.randr import monitors
 
-    xvfb, display = start_xvfb(1280, 900)
+    # Two monitors side by side: the window on the first, and on the second the application
+    # being recorded (so the preview shows that, not the window filming itself).
+    xvfb, display = start_xvfb(2 * MONITOR_WIDTH, MONITOR_HEIGHT)
     os.environ["DISPLAY"] = display
     os.environ["QT_QPA_PLATFORM"] = "xcb"
     try:
-        run()
+        with monitors(display, [("LEFT", 0, 0, MONITOR_WIDTH, MONITOR_HEIGHT),
+                                ("RIGHT", MONITOR_WIDTH, 0, MONITOR_WIDTH, MONITOR_HEIGHT)]):
+            run()
     finally:
         xvfb.terminate()
         xvfb.wait(10)
@@ -182,6 +247,16 @@ def run() -> None:
     services.start()
     while not ready or services.panel.loaded is None:
         pump(app, 0.05)
+    from app.widgets.session_model import Role
+
+    def pictures_shown() -> bool:
+        model = window.model
+        return all(model.index(r).data(Role.THUMBNAIL) is not None for r in range(model.rowCount())
+                   if not model.index(r).data(Role.ITEM).damaged)
+
+    deadline = time.monotonic() + 30
+    while not pictures_shown() and time.monotonic() < deadline:
+        pump(app, 0.1)
     item = window.model.item(ids["uploading"])
     assert item is not None
     total = item.file_size_bytes or 1
@@ -206,24 +281,61 @@ def run() -> None:
     grab(window, "screenshot-settings.png")
 
     window.show_view("recording")
-    window.recorder.start()
+    demo = demo_application()
+    while window.options_panel.monitor.count() < 3:  # the monitors are listed off the GUI thread
+        pump(app, 0.05)
+    window.set_recording_options(dataclasses.replace(window.options_panel.options(), monitor="2"))
+    pump(app, 0.5)
+    window.next_title_edit.setText("Printer offline since the update")
+    window.start_recording()
     while window.recorder.state != "recording":
         pump(app, 0.05)
     import subprocess
 
-    for x, y in ((300, 200), (640, 420), (900, 300)):
-        subprocess.run(["xdotool", "mousemove", str(x), str(y), "click", "1"], check=False)
+    from PySide6.QtWidgets import QWidget
+
+    def click(widget_name: str) -> None:
+        target = demo.findChild(QWidget, widget_name)  # type: ignore[attr-defined]
+        centre = target.mapToGlobal(target.rect().center())
+        subprocess.run(["xdotool", "mousemove", str(centre.x()), str(centre.y()), "click", "1"],
+                       check=False)
         pump(app, 0.4)
-    subprocess.run(["xdotool", "type", "hello"], check=False)
-    pump(app, 5.0)
+
+    click("subject")
+    subprocess.run(["xdotool", "type", "--delay", "50", "Printer offline since the update"],
+                   check=False)
+    click("details")
+    pump(app, 3.0)
     grab(window, "screenshot-recording.png")
-    done: list[int] = []
-    window.recorder.exportFinished.connect(lambda *_: done.append(1))
+    demo.close()
+    done: list[str] = []
+    window.recorder.exportFinished.connect(lambda session_id, _error: done.append(session_id))
     window.recorder.stop()
     while not done:
         pump(app, 0.05)
+    viewer_shot(app, data_dir, done[0])
     window.close()
     services.stop()
+
+
+def viewer_shot(app: object, data_dir: Path, session_id: str) -> None:
+    from app.widgets.session_viewer import SessionViewer
+
+    viewer = SessionViewer(data_dir, session_id)
+    viewer.resize(1240, 820)
+    viewer.show()
+    viewer.start()
+    while viewer.session is None or viewer.current is None:
+        pump(app, 0.05)
+    rows = viewer.session.timeline.rows
+    clicks = [n for n, row in enumerate(rows) if row.kind == "click"]
+    row = clicks[1] if len(clicks) > 1 else clicks[0]
+    viewer.seek_to_row(row)
+    while viewer.current.request != viewer.last_request:
+        pump(app, 0.05)
+    pump(app, 1.0)
+    grab(viewer, "screenshot-viewer.png")
+    viewer.close()
 
 
 if __name__ == "__main__":

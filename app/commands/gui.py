@@ -21,13 +21,16 @@ def no_display_sentence(environ: dict[str, str], platform: str) -> str | None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(command_name="gui")
-    parser.add_argument("--fps", type=int, default=10, help="frames per second while recording (1-30)")
+    parser.add_argument("--fps", type=int, default=None,
+                        help="frames per second while recording (1-30); otherwise the frame rate "
+                             "last chosen in the Recording view")
     # For the start-up smoke test: quit this many seconds after the services are ready.
     parser.add_argument("--exit-after", type=float, default=None, help=argparse.SUPPRESS)
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     # Qt is imported here, not at module level, so the other commands start fast.
+    import dataclasses
     import os
     import sys
 
@@ -38,6 +41,9 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     sentence = no_display_sentence(dict(os.environ), sys.platform)
     if sentence:
         return fail(sentence, EXIT_USAGE)
+    fps = getattr(args, "fps", None)
+    if fps is not None and not 1 <= fps <= 30:
+        return fail("--fps must be between 1 and 30.", EXIT_USAGE)
 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -62,8 +68,9 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     # The tray keeps the app alive while the window is hidden.
     app.setQuitOnLastWindowClosed(False)
 
-    fps = getattr(args, "fps", 10)
-    window = MainWindow(ctx.data_dir, RecordingController(ctx.data_dir, fps=fps))
+    window = MainWindow(ctx.data_dir, RecordingController(ctx.data_dir))
+    if fps is not None:
+        window.set_recording_options(dataclasses.replace(window.options_panel.options(), fps=fps))
     services = Services(window)
     window.destroyed.connect(app.quit)
     window.closed.connect(app.quit)

@@ -17,10 +17,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from app.commands import queue_support as qs
+    from app.commands.queue_runner import QueueRunner
     from app.logs import setup_logging
-    from app.upload.qt_host import QueueHost
     from app.upload.restore import plan_restore, read_stored_sessions
     from app.upload.state_store import UploadStateStore
+    from app.upload.thread_host import ThreadQueueHost
 
     setup_logging(ctx.data_dir)
     if not args.wait:
@@ -35,9 +36,8 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     if owned.lock is None:
         who = f"process {owned.pid}" if owned.pid else "another process"
         return fail(f"The upload queue of this data folder is already running in {who}.", EXIT_USAGE)
-    qs.core_app()  # before any QObject: the local server needs the main thread's event dispatcher
-    host = QueueHost(ctx.data_dir, owned.lock)
-    runner = qs.QueueRunner(host, None, qs.ProgressPrinter(sys.stdout))
+    host = ThreadQueueHost(ctx.data_dir, owned.lock)
+    runner = QueueRunner(host, None, qs.ProgressPrinter(sys.stdout))
     host.start(restore=True)
     runner.run()
     if runner.interrupted:

@@ -1,20 +1,14 @@
 """What `upload`, `queue`, `retry` and `cancel` share: finding the queue's owner, handing a
-command over to it, and running the queue in a QCoreApplication until the work is done.
-
-Imported only inside the commands' `run` (it pulls in Qt).
+command over to it, progress output, and following another process's upload on disk.
+Running an owned queue is `queue_runner.py`; none of it needs Qt.
 """
 
 from __future__ import annotations
 
-import signal
-import sys
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
-
-from PySide6.QtCore import QCoreApplication, QObject, QTimer, Slot
 
 from app.commands.context import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
 from app.format import human_duration, human_rate, human_size, next_try_text
@@ -22,21 +16,12 @@ from app.models import UploadState
 from app.paths import sessions_root
 from app.upload.errors import SESSION_REMOVED_SENTENCE
 from app.upload.handoff import HandOffError, send_request
-from app.upload.qt_host import QueueHost
 from app.upload.queue_lock import QueueLock, read_owner
 from app.upload.state_store import StateDamaged, UploadStateStore, now_ms
 
 TERMINAL = ("done", "failed", "not_uploaded")
 OWNER_WAIT_S = 5.0
 OWNER_CHECK_S = 1.0  # how often a command following another process's upload checks it still runs
-
-
-def core_app() -> QCoreApplication:
-    app = QCoreApplication.instance()
-    if app is None:
-        app = QCoreApplication([sys.argv[0] if sys.argv else "sessionrec"])
-    assert isinstance(app, QCoreApplication)
-    return app
 
 
 class Owned:
@@ -110,90 +95,6 @@ class ProgressPrinter:
             self._bar_open = False
 
 
-class QueueRunner(QObject):
-    """Runs the owned queue until the targets end (upload --wait) or it is idle (queue --wait)."""
-
-    def __init__(self, host: QueueHost, targets: Iterable[str] | None, out: ProgressPrinter) -> None:
-        super().__init__()
-        self.host = host
-        self.targets = list(dict.fromkeys(targets)) if targets is not None else None
-        self.out = out
-        self.final: dict[str, str] = {}
-        self.failures: dict[str, str] = {}
-        self.interrupted = False
-        q = host.queue
-        q.statusChanged.connect(self.on_status)
-        q.progress.connect(self.on_progress)
-        q.failed.connect(self.on_failed)
-        q.idle.connect(self.on_idle)
-
-    @Slot(str, str)
-    def on_status(self, session_id: str, status: str) -> None:
-        state = None
-        if status == "pending":
-            try:
-                state = self.host.queue.store.get(session_id)
-            except (StateDamaged, OSError, ValueError):
-                state = None
-        self.out.status_of(session_id, state, status)
-        if self.targets is not None and session_id in self.targets:
-            if status in TERMINAL:
-                self._ended(session_id, status)
-            else:
-                self.final.pop(session_id, None)
-                self.failures.pop(session_id, None)
-
-    def _ended(self, session_id: str, status: str) -> None:
-        self.final[session_id] = status
-        if self.targets is not None and all(t in self.final for t in self.targets):
-            self._quit()
-
-    @Slot(str, object, object, float, float)
-    def on_progress(self, session_id: str, done: object, total: object, rate: float, eta: float) -> None:
-        self.out.progress(session_id, int(done), int(total), rate, eta)  # type: ignore[call-overload]
-
-    @Slot(str, str)
-    def on_failed(self, session_id: str, sentence: str) -> None:
-        # Sent for every session that leaves the queue unuploaded, even when its state could
-        # not be written (full disk, removed folder): a waiting command ends here too.
-        self.failures[session_id] = sentence
-        if self.targets is not None and session_id in self.targets:
-            if self.final.get(session_id) != "failed":  # no status line said so yet
-                self.out.status(session_id, "failed", sentence)
-            self._ended(session_id, "failed")
-
-    @Slot()
-    def on_idle(self) -> None:
-        if self.targets is None:
-            self._quit()
-
-    def _quit(self) -> None:
-        QTimer.singleShot(0, core_app().quit)
-
-    def run(self) -> None:
-        app = core_app()
-        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-
-        def stop(_signum: int, _frame: object) -> None:
-            self.interrupted = True
-            self._quit()
-
-        for sig in previous:
-            signal.signal(sig, stop)
-        # Python runs signal handlers only between bytecodes; a ticking timer gives it the chance.
-        ticker = QTimer()
-        ticker.timeout.connect(_noop)
-        ticker.start(200)
-        try:
-            app.exec()
-        finally:
-            ticker.stop()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-            self.host.close()
-
-
-
 def hand_off_one(data_dir: Path, op: str, session_id: str, done: str) -> int:
     """Hand one command to the owning process; print `done` or fail with its answer."""
     try:
@@ -204,10 +105,6 @@ def hand_off_one(data_dir: Path, op: str, session_id: str, done: str) -> int:
         return fail(answer, EXIT_USAGE)
     print(f"{session_id}: {done}")
     return EXIT_OK
-
-def _noop() -> None:
-    pass
-
 
 @dataclass
 class FollowResult:

@@ -40,6 +40,10 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from app.upload.queue_ops import mark_pending
     from app.upload.state_store import UploadStateStore
 
+    if args.wait:
+        from app.upload.credentials import warm_up_in_background
+
+        warm_up_in_background()
     setup_logging(ctx.data_dir)
     data_dir = ctx.data_dir
     if args.all_not_uploaded and args.session_ids:
@@ -128,12 +132,11 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
 def _run_owned(data_dir: Path, lock: QueueLock, todo: list[str], out: ProgressPrinter,
                restore: bool) -> tuple[int | None, dict[str, str], dict[str, str]]:
     """Own the queue until `todo` ended: (exit code if it ended early, final statuses, sentences)."""
-    from app.commands import queue_support as qs
-    from app.upload.qt_host import QueueHost
+    from app.commands.queue_runner import QueueRunner
+    from app.upload.thread_host import ThreadQueueHost
 
-    qs.core_app()  # before any QObject: the local server needs the main thread's event dispatcher
-    host = QueueHost(data_dir, lock)
-    runner = qs.QueueRunner(host, todo, out)
+    host = ThreadQueueHost(data_dir, lock)
+    runner = QueueRunner(host, todo, out)
     for session_id in todo:  # posted before start: handled right after the restore
         refusal = host.queue.enqueue(session_id)
         if refusal:

@@ -8,8 +8,11 @@ effect (a menu opening), while the frame before it shows what was clicked on.
 
 Format: PNG. Screenshots are read for their text and UI details; PNG is lossless, and a UI screen
 is small in PNG (10-300 KB at 1080p) where JPEG blurs text and is often larger for flat colours.
-Encoding (~30 ms at 1080p with PyAV's png encoder, no extra dependency) runs here, never on the
-capture thread.
+Encoding (~30 ms at 1080p, written in strips by app/recorder/png.py so it needs no copy of the
+frame) runs here, never on the capture thread.
+
+Memory: a queued job keeps its frame's pixels (8 MB at 1080p) alive, so the queue is short;
+a click whose job does not fit has no screenshot (the action says so by having none).
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ from typing import Any
 
 from app import session_files
 from app.recorder.clock import SessionClock
+from app.recorder.png import write_png
 from app.recorder.timeline import FrameTimeline
 
 log = logging.getLogger(__name__)
 
-QUEUE_SIZE = 32
+# A burst of more clicks than this within the ~30 ms a PNG takes skips screenshots.
+QUEUE_SIZE = 8
 
 
 def click_name(t_ms: int, frame: int) -> str:
@@ -39,19 +44,6 @@ def click_name(t_ms: int, frame: int) -> str:
 
 def periodic_name(t_ms: int, frame: int) -> str:
     return f"screenshots/periodic-{t_ms:09d}ms-f{frame:06d}.png"
-
-
-def encode_png(pixels: Any) -> bytes:
-    import av
-
-    height, width = pixels.shape[:2]
-    context = av.CodecContext.create("png", "w")
-    context.width = width
-    context.height = height
-    context.pix_fmt = "rgb24"
-    frame = av.VideoFrame.from_ndarray(pixels, format="bgra").reformat(format="rgb24")
-    packets = context.encode(frame) + context.encode(None)
-    return b"".join(bytes(packet) for packet in packets)
 
 
 @dataclass(frozen=True)
@@ -84,11 +76,14 @@ class ScreenshotThread(threading.Thread):
 
     def request_click(self, t_ms: int, frame: int) -> str | None:
         """Queue a screenshot of the frame on screen at a click; returns its relative path, or
-        None when there is no frame yet or the queue is full (then the action has none)."""
-        pixels = self.timeline.pixels_at(frame)
-        if pixels is None or self.error is not None:
+        None when there is no frame yet or the queue is full (then the action has none). The
+        name carries the index of the frame it shows: the click's frame, unless that frame's
+        pixels were already let go (then the next kept one)."""
+        kept = self.timeline.pixels_at(frame)
+        if kept is None or self.error is not None:
             return None
-        relative = click_name(t_ms, frame)
+        shown, pixels = kept
+        relative = click_name(t_ms, shown)
         try:
             self.jobs.put_nowait(_Job(relative, pixels))
         except queue.Full:
@@ -130,10 +125,9 @@ class ScreenshotThread(threading.Thread):
         try:
             if self.write_hook is not None:
                 self.write_hook()
-            data = encode_png(job.pixels)
             # Temp + rename: a kill mid-write never leaves a half PNG behind.
             with session_files.open_binary(self.root, tmp, "wb") as handle:
-                handle.write(data)
+                write_png(handle, job.pixels)
             session_files.rename(self.root, tmp, job.relative)
             self.written += 1
         except BaseException as exc:

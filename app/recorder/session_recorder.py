@@ -24,16 +24,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from app import __version__, session_files
 from app.models import PauseSpan, ScreenRect, SessionMeta
 from app.recorder.capture import CapturedFrame, CaptureError, CaptureThread, probe_screen
 from app.recorder.clock import SessionClock
+from app.recorder.heap import trim_heap
 from app.recorder.input_log import ActionWriterThread, InputListeners, RawEvent
 from app.recorder.screenshots import ScreenshotThread
 from app.recorder.session_lock import SessionLock
 from app.recorder.timeline import FrameTimeline
-from app.recorder.video_writer import VideoWriterThread, output_size
+from app.recorder.video_writer import (
+    KEYFRAME_INTERVAL_S,
+    FrameConverter,
+    VideoWriterThread,
+    output_size,
+)
 from app.sessions import (
     ACTIONS_FILE,
     FRAMES_FILE,
@@ -54,6 +61,9 @@ log = logging.getLogger(__name__)
 STALL_S = 3.0
 # RESERVE_FILE is freed when the disk fills, so the meta can still be completed.
 RESERVE_BYTES = 256 * 1024
+# Queued frames are yuv420p at the video's size (3 MB at 1080p): bounded in bytes, not only in
+# frames, so a stalled encoder costs at most this much memory.
+ENCODER_QUEUE_BYTES = 16 * 1024 * 1024
 
 
 class RecorderError(Exception):
@@ -77,6 +87,7 @@ class RecorderSettings:
     max_width: int | None = None
     capture_input: bool = True
     title: str | None = None  # already checked (app/session_texts.clean_title)
+    keyframe_interval_s: float = KEYFRAME_INTERVAL_S
 
 
 @dataclass(frozen=True)
@@ -120,11 +131,11 @@ class SessionRecorder:
         self._stop = threading.Event()
         self._pauses: list[PauseSpan] = []
         self._lock: SessionLock | None = None
-        self._frames: queue.Queue[CapturedFrame | None] = queue.Queue(maxsize=max(4, settings.fps // 2))
+        self._frames: queue.Queue[CapturedFrame | None] = queue.Queue()
         self._events: queue.SimpleQueue[RawEvent | None] = queue.SimpleQueue()
-        self._timeline = FrameTimeline()
-        self._health_since = time.monotonic()
         self.clock = SessionClock()
+        self._timeline = FrameTimeline(self.clock.now_ms)
+        self._health_since = time.monotonic()
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -134,11 +145,17 @@ class SessionRecorder:
         if not os.environ.get("DISPLAY") and os.name == "posix" and not _is_macos():
             raise RecorderError("No screen to record: DISPLAY is not set (no X server to capture).")
         try:
-            region = probe_screen(self.settings.monitor)
+            monitor = probe_screen(self.settings.monitor)
         except CaptureError as exc:
             raise RecorderError(str(exc)) from exc
+        region = monitor.rect
+
+        # Load the encoder's libraries before the clock starts (~0.1 s the first time), so the
+        # first frame comes right after the session's start.
+        import av  # noqa: F401
 
         self.clock = SessionClock()
+        self._timeline = FrameTimeline(self.clock.now_ms)
         session_id = new_session_id(self.clock.created_at_ms)
         paths = session_paths(self.data_dir, session_id)
         try:
@@ -163,6 +180,8 @@ class SessionRecorder:
             session_id=session_id, created_at=self.clock.created_at_ms, app_version=__version__,
             fps=float(self.settings.fps), screen=region, video_ref=VIDEO_FILE,
             mask_keys=self.settings.mask_keys, title=self.settings.title,
+            monitor=monitor.key, monitor_name=monitor.name,
+            screenshot_every_sec=float(self.settings.screenshot_every_s),
         )
         try:
             save_meta(paths, self.meta)
@@ -183,8 +202,10 @@ class SessionRecorder:
 
     def _start_threads(self, paths: SessionPaths, region: ScreenRect) -> None:
         size = output_size(region.width, region.height, self.settings.max_width)
+        self._frames = queue.Queue(maxsize=encoder_queue_size(self.settings.fps, size))
         self._writer = VideoWriterThread(paths.root / VIDEO_FILE, paths.frames, self.settings.fps,
-                                         size, self._frames, self.hooks.video)
+                                         size, self._frames, self.hooks.video,
+                                         self.settings.keyframe_interval_s)
         self._writer.start()
         self._writer.ready.wait(10)
         self._screenshots = ScreenshotThread(paths.root, self.clock, self._timeline,
@@ -193,15 +214,17 @@ class SessionRecorder:
         self._screenshots.start()
         self._actions = ActionWriterThread(paths.actions, self._events, self._timeline,
                                            self.settings.mask_keys, self._screenshots.request_click,
-                                           self.hooks.actions)
+                                           self.hooks.actions, 1000 / self.settings.fps)
         self._actions.start()
         self._capture = CaptureThread(self.clock, self.settings.fps, region, self._frames,
-                                      self._timeline, self._paused, self._stop)
+                                      self._timeline, self._paused, self._stop,
+                                      FrameConverter(size))
         self._health_since = time.monotonic()
         self._capture.start()
         self._listeners: InputListeners | None = None
         if self.settings.capture_input:
-            self._listeners = InputListeners(self.clock, self._events, self._paused)
+            self._listeners = InputListeners(self.clock, self._events, self._paused,
+                                             self._timeline.hold)
             try:
                 self._listeners.start()
             except Exception as exc:  # keyboard/mouse capture unavailable: record the screen anyway
@@ -313,6 +336,11 @@ class SessionRecorder:
             error=self.error,
         )
 
+    def latest_frame(self) -> tuple[int, int, Any] | None:
+        """(index, t, BGRA pixels) of the newest captured frame, for a preview; the pixels are
+        shared with the encoder and must only be read."""
+        return self._timeline.latest()
+
     def _first_writer_error(self) -> BaseException | None:
         for thread_error in (self._writer.error, self._actions.error, self._screenshots.error,
                              self._capture.error):
@@ -339,7 +367,11 @@ class SessionRecorder:
         log.error("%s", sentence)
 
     def _health_loop(self) -> None:
+        ticks = 0
         while not self._stop.wait(0.25):
+            ticks += 1
+            if ticks % 4 == 0:
+                trim_heap()
             if self.error:
                 continue
             self._check_writers()
@@ -350,6 +382,14 @@ class SessionRecorder:
                 cause = self._capture.error or self._writer.error
                 detail = f": {cause}" if cause else " (the screen capture or the encoder stalled)"
                 self._fail(f"No video frame was written for {STALL_S:.0f} seconds{detail}.")
+
+
+def encoder_queue_size(fps: int, size: tuple[int, int]) -> int:
+    """Frames the capture may run ahead of the encoder: half a second, but no more than
+    `ENCODER_QUEUE_BYTES` of yuv420p frames of `size` (at 1080p: 5 frames, 167 ms at 30 fps),
+    and at least 2."""
+    frame_bytes = max(1, size[0] * size[1] * 3 // 2)
+    return max(2, min(max(4, fps // 2), ENCODER_QUEUE_BYTES // frame_bytes))
 
 
 def _put_until_taken(frames: queue.Queue[CapturedFrame | None], writer: threading.Thread) -> None:

@@ -34,6 +34,7 @@ MIB = 1024 * 1024
 MIN_PART_SIZE = 5 * MIB          # S3's minimum for every part but the last
 MAX_PART_SIZE = 5 * 1024 * MIB   # S3's maximum part size
 MAX_PARTS = 10_000
+PLANNED_PARTS = 1_000  # what part_size_for aims for (one ListParts page)
 CHECKSUM_ALGORITHMS = ("CRC32", "SHA1", "SHA256")
 PLACEHOLDERS = ("host", "user", "date")
 
@@ -325,7 +326,16 @@ def object_key(config: UploadConfig, session_id: str, now: float | None = None) 
 
 
 def part_size_for(config: UploadConfig, file_size: int) -> int:
-    """max(configured, ceil(size / 10,000) rounded up to whole MiB): at most 10,000 parts."""
-    needed = -(-file_size // MAX_PARTS)
+    """The part size for a file of `file_size` bytes: the configured one (the smallest and,
+    below it, one PutObject), grown for big files so a file has at most PLANNED_PARTS parts
+    (rounded up to whole MiB). At most 1,000 parts means a resume lists what the server holds
+    in one ListParts page, one round trip; it only moves files above 10 GiB at the default.
+    S3's own limit of 10,000 parts is far above that."""
+    needed = -(-file_size // PLANNED_PARTS)
     needed_mib = -(-needed // MIB) * MIB
     return max(config.part_size_bytes, needed_mib)
+
+
+def workers_for(config: UploadConfig, parts: int) -> int:
+    """Parts in flight: the configured concurrency, no more than there are parts to send."""
+    return max(1, min(config.concurrency, parts))

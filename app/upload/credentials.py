@@ -17,18 +17,16 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from app.jsonfile import read_json, write_json_atomic
 from app.logs import register_secret
 from app.paths import credentials_path
 from app.upload.config import UploadConfig, is_loopback_host
 from app.upload.errors import ErrorKind, UploadError
-
-if TYPE_CHECKING:
-    import boto3
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +100,8 @@ def save_secrets(data_dir: Path, **changes: str | None) -> Storage:
     """Store `secretAccessKey` / `sessionToken` (camelCase names; None or "" removes one).
 
     Tries the keyring first; when it fails, everything goes to credentials.json instead.
+    Secrets are kept together: once the keyring takes a change, the secrets still in the
+    file move there too, so the file never holds half of a key and token pair.
     """
     unknown = set(changes) - set(SECRET_FIELDS)
     if unknown:
@@ -113,6 +113,9 @@ def save_secrets(data_dir: Path, **changes: str | None) -> Storage:
         # Secrets now in the keyring must not linger in the file.
         for name in changes:
             file_values.pop(name, None)
+        for name in list(file_values):
+            if _keyring_set(data_dir, name, file_values[name]):
+                file_values.pop(name)
         _write_file(data_dir, file_values)
         return "keyring"
     for name, value in changes.items():
@@ -125,17 +128,21 @@ def save_secrets(data_dir: Path, **changes: str | None) -> Storage:
 
 
 def load_secrets(data_dir: Path) -> StoredSecrets:
+    """The stored secrets. When credentials.json holds any, it holds them all (see
+    `save_secrets`), and the keyring is not asked: loading it costs a short-lived upload
+    process ~13 MiB and ~0.1 s, and on a desktop it may wait on D-Bus."""
     file_values = _read_file(data_dir)
     values: dict[str, str | None] = {}
     storage: Storage = "none"
-    for name in SECRET_FIELDS:
-        usable, value = _keyring_get(data_dir, name)
-        if usable and value:
-            values[name] = value
-            storage = "keyring"
-        elif file_values.get(name):
-            values[name] = file_values[name]
-            storage = "file" if storage == "none" else storage
+    if file_values:
+        values = dict(file_values)
+        storage = "file"
+    else:
+        for name in SECRET_FIELDS:
+            usable, value = _keyring_get(data_dir, name)
+            if usable and value:
+                values[name] = value
+                storage = "keyring"
     for value in values.values():
         register_secret(value)
     return StoredSecrets(values.get("secretAccessKey"), values.get("sessionToken"), storage)
@@ -169,28 +176,55 @@ def _botocore_session() -> Any:
 
 def warm_up() -> None:
     """Load the S3 models once, early and off the GUI thread, so later clients are cheap."""
-    import boto3
+    _botocore_session().create_client("s3", region_name="us-east-1")
 
-    boto3.Session(botocore_session=_botocore_session()).client("s3", region_name="us-east-1")
+
+_preloading: threading.Thread | None = None
+
+
+def warm_up_in_background() -> None:
+    """Start `warm_up` on a thread; `make_s3_client` waits for it. A command-line upload
+    starts this first thing, so botocore loads while the process reads its settings and
+    states, takes the queue lock and restores (each of which waits on the disk)."""
+    global _preloading
+    if _preloading is None:
+        _preloading = threading.Thread(target=_warm_up_logged, name="s3-models", daemon=True)
+        _preloading.start()
+
+
+def _warm_up_logged() -> None:
+    try:
+        warm_up()
+    except Exception:  # the real client creation reports it properly
+        log.exception("loading the S3 models in the background failed")
+
+
+def _wait_for_warm_up() -> None:
+    if _preloading is not None:
+        _preloading.join()
 
 
 @dataclass(frozen=True)
 class CredentialSource:
-    session: boto3.Session
+    session: Any  # a botocore Session holding the credentials
     source: Literal["static", "profile", "default"]
 
 
 def load_credentials(data_dir: Path, config: UploadConfig,
                      secrets: StoredSecrets | None = None) -> CredentialSource:
-    """A boto3 session holding the credentials to use, in the AWS CLI's order.
+    """A botocore session holding the credentials to use, in the AWS CLI's order.
+
+    botocore, not boto3: boto3 adds nothing an S3 client needs here, and importing it (with
+    s3transfer) costs a short-lived `upload --wait` more time and memory than the upload.
 
     `secrets` overrides the stored ones (a secret typed but not saved yet, for a test).
 
     Raises UploadError (CONFIG / INVALID_CREDENTIALS) with a sentence when none can be found.
     """
-    import boto3
     import botocore.exceptions
 
+    session = _botocore_session()
+    session.set_config_variable("region", config.region)
     if config.access_key_id:
         if secrets is None:
             secrets = load_secrets(data_dir)
@@ -202,23 +236,17 @@ def load_credentials(data_dir: Path, config: UploadConfig,
                 "The secret access key is not saved; set it with "
                 "`sessionrec config set secretAccessKey` (it asks for the value).",
             )
-        session = boto3.Session(
-            botocore_session=_botocore_session(),
-            aws_access_key_id=config.access_key_id,
-            aws_secret_access_key=secrets.secret_access_key,
-            aws_session_token=secrets.session_token,
-            region_name=config.region,
-        )
+        session.set_credentials(config.access_key_id, secrets.secret_access_key,
+                                secrets.session_token)
         return CredentialSource(session, "static")
+    if config.profile:
+        session.set_config_variable("profile", config.profile)
     try:
-        session = boto3.Session(botocore_session=_botocore_session(), profile_name=config.profile,
-                                region_name=config.region)
+        creds = session.get_credentials()
     except botocore.exceptions.ProfileNotFound as exc:
         raise UploadError(ErrorKind.CONFIG,
                           f"The AWS profile '{config.profile}' does not exist.",
                           "ProfileNotFound") from exc
-    try:
-        creds = session.get_credentials()
     except botocore.exceptions.BotoCoreError as exc:
         log.warning("loading credentials failed: %s", exc)
         raise UploadError(ErrorKind.INVALID_CREDENTIALS,
@@ -280,10 +308,14 @@ def payload_signing_redundant(config: UploadConfig) -> bool:
     return parts.scheme == "http" and is_loopback_host(parts.hostname or "")
 
 
-def make_s3_client(data_dir: Path, config: UploadConfig, secrets: StoredSecrets | None = None) -> Any:
-    """An S3 client with refreshing credentials; secrets registered with the log scrubber."""
+def make_s3_client(data_dir: Path, config: UploadConfig, secrets: StoredSecrets | None = None,
+                   extra: Any = None) -> Any:
+    """An S3 client with refreshing credentials; secrets registered with the log scrubber.
+    `extra` (a botocore Config) is merged over the upload settings' one."""
+    _wait_for_warm_up()  # loading the models twice at once would only cost more
     source = load_credentials(data_dir, config, secrets)
-    return source.session.client(
+    options = client_config(config)
+    return source.session.create_client(
         "s3", region_name=config.region, endpoint_url=config.endpoint_url or None,
-        config=client_config(config),
+        config=options.merge(extra) if extra is not None else options,
     )

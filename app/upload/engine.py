@@ -38,8 +38,8 @@ from typing import Any
 
 from app import session_files
 from app.models import MultipartState, UploadedPart, UploadState
-from app.sessions import ZIP_FILE, SessionPaths, load_meta, session_paths
-from app.upload.config import UploadConfig, object_key, part_size_for
+from app.sessions import ZIP_FILE, InvalidSessionId, SessionPaths, load_meta, session_paths
+from app.upload.config import UploadConfig, object_key, part_size_for, workers_for
 from app.upload.credentials import make_s3_client
 from app.upload.errors import SESSION_REMOVED_SENTENCE, ErrorKind, UploadCancelled, UploadError
 from app.upload.object_meta import object_metadata
@@ -73,6 +73,8 @@ PART_ATTEMPTS = 3
 PART_RETRY_DELAYS = (0.5, 1.0)
 # Parts are persisted at most this often (plus at the end); progress follows the disk.
 RECORD_INTERVAL_SEC = 0.25
+# The first parts start one measured round trip apart, at most this far (see run_jobs).
+MAX_STAGGER_SEC = 0.5
 # How often a running upload checks that its session folder still exists.
 FOLDER_CHECK_SEC = 0.5
 # Before aborting an upload whose parts were stopped, how long they may take to let go.
@@ -250,6 +252,14 @@ class _Upload:
                         if config.max_bandwidth_bytes_per_sec else None)
         self.client: Any = None
         self.bucket = config.bucket
+        # The last request's round trip (CreateMultipartUpload or ListParts): how far apart
+        # the first parts start.
+        self.round_trip = 0.0
+        # `Expect: 100-continue` costs every part a round trip before its first byte. It lets
+        # the server refuse a body it would not take (wrong key, no bucket) before it is
+        # sent; once this call created or listed its multipart upload the server has said
+        # yes to these credentials and this upload, so parts go without it.
+        self.expect_continue = True
         self.root = session_paths(data_dir, session_id).root
         self._next_folder_check = 0.0
         # The multipart upload this call is sending, so a removed folder can still abort it.
@@ -303,6 +313,19 @@ class _Upload:
         self.client = make_s3_client(self.data_dir, self.config)
         # Only the sending pass of a body is paced; botocore's signing pass is not.
         self.client.meta.events.register("before-send.s3.*", _mark_sending)
+        self.client.meta.events.register("before-send.s3.UploadPart", self._drop_expect)
+
+    def _drop_expect(self, request: Any, **_: Any) -> None:
+        # Not a signed header (botocore never signs Expect), so it can go after signing.
+        if not self.expect_continue:
+            request.headers.pop("Expect", None)
+
+    def timed(self, operation: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        """`call`, remembering how long the round trip took."""
+        started = time.monotonic()
+        answer = self.call(operation, fn, **kwargs)
+        self.round_trip = time.monotonic() - started
+        return answer
 
     def checksum_args(self, checksum: str | None) -> dict[str, str]:
         if not self.algorithm or checksum is None:
@@ -317,9 +340,17 @@ class _Upload:
         """
         if not jobs:
             return
-        pool = cf.ThreadPoolExecutor(max_workers=max(1, min(self.config.concurrency, len(jobs))),
+        workers = workers_for(self.config, len(jobs))
+        pool = cf.ThreadPoolExecutor(max_workers=workers,
                                      thread_name_prefix=f"upload-{self.session_id[:24]}")
-        futures = [pool.submit(job) for job in jobs]
+        # The first parts start one round trip apart. Started together, equal parts sharing
+        # a link finish together, and then every worker waits out its round trip at once
+        # (the answer, the next request) while the link idles, after every wave of parts
+        # and at the end, where the server also gets all of them at once. Staggered, one part
+        # is always sending; the first part alone already has the whole link.
+        stagger = min(self.round_trip, MAX_STAGGER_SEC)
+        futures = [pool.submit(self._after(i * stagger, job) if i < workers and stagger else job)
+                   for i, job in enumerate(jobs)]
         self._futures = futures
         try:
             pending = set(futures)
@@ -337,6 +368,13 @@ class _Upload:
         finally:
             self.stop.set()
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def _after(self, delay: float, job: Callable[[], None]) -> Callable[[], None]:
+        def delayed() -> None:
+            if self.cancel.wait(delay) or self.stop.is_set():
+                raise ReaderStopped
+            job()
+        return delayed
 
     def tick(self) -> None:
         """Called by run_jobs about every 0.1 s."""
@@ -377,6 +415,7 @@ class _MultipartUpload(_Upload):
         multipart = self.resume(state.multipart if state else None)
         if multipart is None:
             multipart = self.create()
+        self.expect_continue = False  # the server just accepted this upload (see __init__)
         self.current = (key, multipart.upload_id)
         slices = _slices(zip_file.size, multipart.part_size)
         meter = ProgressMeter(zip_file.size)
@@ -420,8 +459,7 @@ class _MultipartUpload(_Upload):
                               "The zip changed while it was being uploaded; it will be uploaded again.",
                               "zip changed")
         parts = [self.ledger.parts[s.number] for s in slices]
-        self.complete(multipart, parts)
-        return self.verify(parts)
+        return self.verify(parts, self.complete(multipart, parts))
 
     def tick(self) -> None:
         super().tick()
@@ -485,7 +523,7 @@ class _MultipartUpload(_Upload):
         held: dict[int, dict[str, Any]] = {}
         marker = 0
         while True:
-            page = self.call("ListParts", self.client.list_parts, Bucket=self.bucket, Key=self.key,
+            page = self.timed("ListParts", self.client.list_parts, Bucket=self.bucket, Key=self.key,
                              UploadId=upload_id, MaxParts=1000, PartNumberMarker=marker)
             for part in page.get("Parts", []):
                 held[int(part["PartNumber"])] = part
@@ -534,7 +572,7 @@ class _MultipartUpload(_Upload):
         }
         if self.algorithm:
             args["ChecksumAlgorithm"] = self.algorithm
-        answer = self.call("CreateMultipartUpload", self.client.create_multipart_upload, **args)
+        answer = self.timed("CreateMultipartUpload", self.client.create_multipart_upload, **args)
         multipart = MultipartState(
             upload_id=answer["UploadId"], part_size=part_size_for(self.config, self.zip.size),
             file_size=self.zip.size, file_mtime_ns=self.zip.mtime_ns, parts=[],
@@ -594,7 +632,7 @@ class _MultipartUpload(_Upload):
                 if self.stop.is_set():
                     raise ReaderStopped from None
 
-    def complete(self, multipart: MultipartState, parts: list[UploadedPart]) -> None:
+    def complete(self, multipart: MultipartState, parts: list[UploadedPart]) -> dict[str, Any]:
         if self.cancel.is_set():
             raise UploadCancelled
         entries = []
@@ -604,16 +642,18 @@ class _MultipartUpload(_Upload):
                 entry[f"Checksum{self.algorithm}"] = part.checksum
             entries.append(entry)
         try:
-            self.call("CompleteMultipartUpload", self.client.complete_multipart_upload,
-                      Bucket=self.bucket, Key=self.key, UploadId=multipart.upload_id,
-                      MultipartUpload={"Parts": entries})
+            answer: dict[str, Any] = self.call(
+                "CompleteMultipartUpload", self.client.complete_multipart_upload,
+                Bucket=self.bucket, Key=self.key, UploadId=multipart.upload_id,
+                MultipartUpload={"Parts": entries})
+            return answer
         except _NoSuchUpload:
             self.store.update(self.session_id, multipart=None, bytes_uploaded=0)
             raise UploadError(ErrorKind.UNKNOWN,
                               "The server dropped the unfinished upload; it will start again.",
                               "NoSuchUpload") from None
 
-    def verify(self, parts: list[UploadedPart]) -> UploadState:
+    def verify(self, parts: list[UploadedPart], answer: dict[str, Any]) -> UploadState:
         raws = [part_raw(p.checksum) for p in parts] if self.algorithm else []
         expected_checksum = (composite_checksum(self.algorithm, [r for r in raws if r])
                              if self.algorithm and all(raws) else None)
@@ -622,7 +662,12 @@ class _MultipartUpload(_Upload):
             match = _MD5_ETAG.match(part.etag)
             md5s.append(match.group(1) if match and match.group(2) is None else None)
         expected_etag = composite_etag([m for m in md5s if m]) if all(md5s) else None
-        return _verify_object(self, expected_checksum, expected_etag, multipart_parts=len(parts))
+        # Without checksums every part's ETag was checked against the MD5 of our slice, so
+        # the composite ETag covers our bytes; with them, the composite checksum does.
+        proof = _answer_proves(answer, self.algorithm, expected_checksum,
+                               expected_etag if self.algorithm is None else None, len(parts))
+        return _verify_object(self, expected_checksum, expected_etag, multipart_parts=len(parts),
+                              proven=proof)
 
 
 def part_raw(checksum: str | None) -> bytes | None:
@@ -662,9 +707,40 @@ def _mark_sending(request: Any, **_: Any) -> None:
         body.sending = True
 
 
+def _answer_proves(answer: dict[str, Any], algorithm: str | None, expected_checksum: str | None,
+                   expected_etag: str | None, parts: int | None) -> str | None:
+    """What in the write's own answer (PutObject, CompleteMultipartUpload) shows the object
+    is our bytes, or None: then HeadObject checks the stored object.
+
+    The server computed it from what it stored: the checksum of our checksum algorithm
+    (S3 returns it; some servers, moto among them, do not), or an MD5 ETag where we know the
+    MD5 of every byte we sent. The metadata went in the same request (PutObject) or in the
+    CreateMultipartUpload the server accepted; the size follows from the parts it took.
+    """
+    suffix = None if parts is None else str(parts)
+    if algorithm and expected_checksum:
+        returned = str(answer.get(f"Checksum{algorithm}") or "")
+        value, _, count = returned.partition("-")
+        if value == expected_checksum and count in ("", suffix or ""):
+            return "checksum"
+    match = _MD5_ETAG.match(str(answer.get("ETag", "")))
+    if expected_etag and match:
+        found = match.group(1) + (f"-{match.group(2)}" if match.group(2) else "")
+        if found == expected_etag:
+            return "etag"
+    return None
+
+
 def _verify_object(upload: _MultipartUpload | _SingleUpload, expected_checksum: str | None,
-                   expected_etag: str | None, multipart_parts: int) -> UploadState:
-    """HeadObject: size, checksum (where returned), ETag (where it is an MD5), metadata."""
+                   expected_etag: str | None, multipart_parts: int,
+                   proven: str | None = None) -> UploadState:
+    """HeadObject: size, checksum (where returned), ETag (where it is an MD5), metadata —
+    unless the write's answer already `proven` the object is ours (one round trip less)."""
+    if proven:
+        log.info("session %s: uploaded %s (%d bytes, %d parts), verified by the %s in the "
+                 "server's answer", upload.session_id, upload.key, upload.zip.size,
+                 multipart_parts, proven)
+        return _record_done(upload)
     head = upload.call("HeadObject", upload.client.head_object, Bucket=upload.bucket,
                        Key=upload.key, ChecksumMode="ENABLED")
     problems = []
@@ -698,6 +774,10 @@ def _verify_object(upload: _MultipartUpload | _SingleUpload, expected_checksum: 
                           "verify: " + ", ".join(problems))
     log.info("session %s: uploaded and verified %s (%d bytes, %d parts)", upload.session_id,
              upload.key, upload.zip.size, multipart_parts)
+    return _record_done(upload)
+
+
+def _record_done(upload: _MultipartUpload | _SingleUpload) -> UploadState:
     state = upload.store.update(upload.session_id, multipart=None, bytes_uploaded=upload.zip.size,
                                 total_bytes=upload.zip.size, s3_key=upload.key)
     upload.on_progress(ProgressMeter(upload.zip.size, already=upload.zip.size).snapshot())
@@ -750,15 +830,16 @@ class _SingleUpload(_Upload):
         def job() -> None:
             with zip_file.file.use() as fd:
                 whole = hashlib.sha256()
+                # MD5 too (a few ms for one part): the answer's ETag then verifies the object.
                 digest = digest_slice(fd, 0, zip_file.size, self.algorithm, self.cancel,
-                                      self.stop, with_md5=self.algorithm is None, also=(whole,))
+                                      self.stop, with_md5=True, also=(whole,))
                 # Known before the first byte is sent: a damaged zip never becomes an object.
                 if whole.hexdigest() != zip_file.expected_sha256:
                     raise damaged(self.session_id, "does not have the SHA-256 recorded when it "
                                                    "was exported (it was changed or damaged)")
                 with SliceReader(fd, 0, zip_file.size, self.cancel, self.stop,
                                  self.limiter) as body:
-                    self.call(
+                    answer = self.call(
                         "PutObject", self.client.put_object, Bucket=self.bucket, Key=key, Body=body,
                         ContentLength=zip_file.size, ContentType=CONTENT_TYPE,
                         Metadata=metadata, **object_args(self.config),
@@ -766,6 +847,10 @@ class _SingleUpload(_Upload):
                     )
             result["checksum"] = digest.checksum or ""
             result["md5"] = digest.md5_hex or ""
+            result["proof"] = _answer_proves(answer, None, None, digest.md5_hex, None) or ""
+            if self.algorithm and answer.get(f"Checksum{self.algorithm}") not in (None,
+                                                                                 digest.checksum):
+                result["proof"] = ""  # the server says otherwise: let HeadObject decide
 
         self.run_jobs([job])
         if zip_file.changed():
@@ -775,7 +860,7 @@ class _SingleUpload(_Upload):
                               "The zip changed while it was being uploaded; it will be uploaded again.",
                               "zip changed")
         return _verify_object(self, result["checksum"] or None, result["md5"] or None,
-                              multipart_parts=1)
+                              multipart_parts=1, proven=result["proof"] or None)
 
 
 def upload_session(
@@ -785,7 +870,10 @@ def upload_session(
     """Upload sessions/<id>/session.zip; see the module docstring and upload-contract.md."""
     if cancel.is_set():
         raise UploadCancelled
-    paths = session_paths(data_dir, session_id)
+    try:
+        paths = session_paths(data_dir, session_id)
+    except InvalidSessionId as exc:  # a link in place of the folder: never followed
+        raise UploadError(ErrorKind.DAMAGED, str(exc)) from exc
     started: list[_Upload] = []
     try:
         return _upload(data_dir, paths, config, store, on_progress, cancel, started)

@@ -1,8 +1,10 @@
-"""The client side of the queue hand-off (DESIGN §7), Qt-free: a plain Unix socket.
+"""The queue hand-off (DESIGN §7), Qt-free: the client (a plain Unix socket) and the wire
+format both owners speak.
 
 A second `sessionrec` process that finds the queue lock taken sends its command to the
-owner's QLocalServer (`qt_ipc.py`) and waits for the answer, which comes once the command
-has taken effect (for `cancel`: the session is `not_uploaded`, its multipart aborted).
+owner — the window's QLocalServer (`qt_ipc.py`) or a command-line owner's plain socket
+server (`handoff_server.py`) — and waits for the answer, which comes once the command has
+taken effect (for `cancel`: the session is `not_uploaded`, its multipart aborted).
 
 Wire format: one UTF-8 JSON object per line each way.
   request  {"op": "upload" | "retry" | "cancel", "ids": ["<sessionId>", ...]}
@@ -23,7 +25,9 @@ import os
 import socket
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from app.upload.queue_lock import read_owner
 
@@ -37,6 +41,42 @@ class HandOffError(Exception):
     """The owner could not be reached or did not answer; one sentence."""
 
 
+Reply = Callable[[str | None], None]
+
+
+class HandOffTarget(Protocol):
+    """What an owner's server calls: each returns a refusal sentence at once, or None and
+    calls `reply` once the command took effect (None, or a sentence why not)."""
+
+    def enqueue(self, session_id: str, reply: Reply | None = None) -> str | None: ...
+    def retry(self, session_id: str, reply: Reply | None = None) -> str | None: ...
+    def cancel(self, session_id: str, reply: Reply | None = None) -> str | None: ...
+
+
+NOT_UNDERSTOOD = "The request was not understood."
+TOO_LARGE = "The request is too large."
+
+
+def parse_request(line: bytes) -> tuple[str, list[str]]:
+    """(op, ids) of one request line; ValueError when it is not a valid request."""
+    try:
+        request = json.loads(line)
+        op, ids = request["op"], request["ids"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(NOT_UNDERSTOOD) from exc
+    if op not in OPS or not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise ValueError(NOT_UNDERSTOOD)
+    return op, ids
+
+
+def dispatch(target: HandOffTarget, op: str) -> Callable[[str, Reply | None], str | None]:
+    return {"upload": target.enqueue, "retry": target.retry, "cancel": target.cancel}[op]
+
+
+def encode(payload: dict[str, object]) -> bytes:
+    return (json.dumps(payload) + "\n").encode()
+
+
 def socket_name(data_dir: Path) -> str:
     """The name the owner listens on (a path, or a bare name Qt puts in the temp folder)."""
     candidate = str(data_dir / SOCKET_FILE)
@@ -46,12 +86,17 @@ def socket_name(data_dir: Path) -> str:
     return f"sessionrec-{digest}"
 
 
+def listen_path(data_dir: Path) -> str:
+    """The filesystem path of `socket_name` (Qt puts a bare name in the temp folder too)."""
+    name = socket_name(data_dir)
+    return name if os.path.isabs(name) else os.path.join(tempfile.gettempdir(), name)
+
+
 def socket_path(data_dir: Path) -> str:
     recorded = read_owner(data_dir).socket
     if recorded and os.path.isabs(recorded):
         return recorded
-    name = socket_name(data_dir)
-    return name if os.path.isabs(name) else os.path.join(tempfile.gettempdir(), name)
+    return listen_path(data_dir)
 
 
 _MALFORMED = "The process that owns the upload queue sent a malformed answer."

@@ -1,11 +1,11 @@
-"""Owner side of the queue hand-off (DESIGN §7): a QLocalServer answering the requests that
-`handoff.send_request` sends from a second `sessionrec` process. Wire format and socket
-name: see `app/upload/handoff.py`. An answer is sent once the command took effect.
+"""The window's side of the queue hand-off (DESIGN §7): a QLocalServer answering the
+requests that `handoff.send_request` sends from a second `sessionrec` process. Wire format
+and socket name: see `app/upload/handoff.py` (a command-line owner serves the same protocol
+without Qt: `handoff_server.py`). An answer is sent once the command took effect.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +13,15 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from app.upload.handoff import MAX_MESSAGE_BYTES, OPS, socket_name
+from app.upload.handoff import (
+    MAX_MESSAGE_BYTES,
+    NOT_UNDERSTOOD,
+    TOO_LARGE,
+    dispatch,
+    encode,
+    parse_request,
+    socket_name,
+)
 from app.upload.qt_queue import UploadQueue
 
 log = logging.getLogger(__name__)
@@ -81,7 +89,7 @@ class QueueServer(QObject):
             return
         data = self._buffers[sock] + bytes(sock.readAll().data())
         if len(data) > MAX_MESSAGE_BYTES:
-            self._send(sock, {"error": "The request is too large."})
+            self._send(sock, {"error": TOO_LARGE})
             return
         if b"\n" not in data:
             self._buffers[sock] = data
@@ -93,19 +101,15 @@ class QueueServer(QObject):
     def _handle(self, sock: QLocalSocket, line: bytes) -> None:
         log.info("hand-off request: %s", line[:200].decode(errors="replace"))
         try:
-            request = json.loads(line)
-            op, ids = request["op"], request["ids"]
-            if op not in OPS or not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-                raise ValueError(op)
-        except (ValueError, KeyError, TypeError):
-            self._send(sock, {"error": "The request was not understood."})
+            op, ids = parse_request(line)
+        except ValueError:
+            self._send(sock, {"error": NOT_UNDERSTOOD})
             return
         token = self._next_token
         self._next_token += 1
         pending = _Pending(sock, set(ids))
         self._pending[token] = pending
-        method = {"upload": self._queue.enqueue, "retry": self._queue.retry,
-                  "cancel": self._queue.cancel}[op]
+        method = dispatch(self._queue, op)
         for session_id in dict.fromkeys(ids):
             def reply(sentence: str | None, sid: str = session_id) -> None:
                 self._answered.emit(token, sid, sentence)
@@ -132,5 +136,5 @@ class QueueServer(QObject):
             self._send(pending.socket, {"results": pending.results})
 
     def _send(self, sock: QLocalSocket, payload: dict[str, object]) -> None:
-        sock.write((json.dumps(payload) + "\n").encode())
+        sock.write(encode(payload))
         sock.flush()

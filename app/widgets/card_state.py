@@ -15,22 +15,28 @@ from typing import Literal
 from app.format import human_duration, human_rate, next_try_text
 from app.models import SessionListItem
 
-CardAction = Literal["upload", "retry", "cancel", "open_folder", "delete", "edit"]
+CardAction = Literal["upload", "retry", "cancel", "copy_link", "play", "open_folder", "delete",
+                     "edit"]
 # Order in which buttons are laid out on the card (right to left: the first is rightmost).
-ACTION_ORDER: tuple[CardAction, ...] = ("upload", "retry", "cancel", "open_folder", "delete")
+ACTION_ORDER: tuple[CardAction, ...] = ("upload", "retry", "cancel", "copy_link", "play",
+                                        "open_folder", "delete")
 ACTION_LABELS: dict[CardAction, str] = {
     "upload": "Upload",
     "retry": "Retry",
     "cancel": "Cancel",
+    "copy_link": "Copy link",
+    "play": "Play",
     "open_folder": "Open folder",
     "delete": "Delete",
     "edit": "Edit title and note…",
 }
-# Keyboard shortcut on the current card (the list view handles these keys).
+# Keyboard shortcut on the current card (the list view handles these keys; Enter also plays).
 ACTION_KEYS: dict[CardAction, str] = {
     "upload": "U",
     "retry": "R",
     "cancel": "C",
+    "copy_link": "L",
+    "play": "P",
     "open_folder": "O",
     "delete": "Del",
     "edit": "F2",
@@ -54,6 +60,14 @@ class CardButtons:
     # Deleting a session that never reached the bucket needs a second confirmation.
     delete_needs_second_confirmation: bool
     upload_blocked_reason: str | None = None
+    # Watch it in the viewer: shown on every card with a video.
+    play: bool = False
+    play_shown: bool = False
+    play_blocked_reason: str | None = None
+    # A share link (presigned GET) to the uploaded zip: shown on uploaded cards.
+    copy_link: bool = False
+    copy_link_shown: bool = False
+    copy_link_blocked_reason: str | None = None
     # The pencil before the title (not one of the buttons in the row).
     edit: bool = True
 
@@ -69,8 +83,19 @@ class CardButtons:
             shown.append("retry")
         if self.cancel:
             shown.append("cancel")
+        if self.copy_link_shown:
+            shown.append("copy_link")
+        if self.play_shown:
+            shown.append("play")
         shown += ["open_folder", "delete"]
         return shown
+
+    def blocked_reason(self, action: CardAction) -> str | None:
+        """Why a drawn button is disabled (its tooltip), or None."""
+        if self.enabled(action):
+            return None
+        return {"upload": self.upload_blocked_reason, "play": self.play_blocked_reason,
+                "copy_link": self.copy_link_blocked_reason}.get(action)
 
 
 def card_buttons(item: SessionListItem, config_valid: bool) -> CardButtons:
@@ -90,6 +115,12 @@ def card_buttons(item: SessionListItem, config_valid: bool) -> CardButtons:
     retry = status == "failed" and not item.damaged and item.is_exported
     # A failed session keeps its multipart upload so Retry resumes; Cancel is how to drop it.
     cancel = status in ("pending", "uploading") or (status == "failed" and item.multipart_upload_open)
+    play_reason: str | None = None
+    if item.has_video and item.ended_at is None and not item.damaged and not item.is_exported:
+        play_reason = "The session is still being recorded (or is being finished after a crash)."
+    link_shown = status == "done" and bool(item.s3_key)
+    link_reason = "Configure S3 in Settings first: the link is signed with its credentials." \
+        if link_shown and not config_valid else None
     return CardButtons(
         upload=upload,
         retry=retry,
@@ -99,6 +130,12 @@ def card_buttons(item: SessionListItem, config_valid: bool) -> CardButtons:
         delete=status not in ("pending", "uploading"),
         delete_needs_second_confirmation=status != "done",
         upload_blocked_reason=upload_reason if status == "not_uploaded" else None,
+        play=item.has_video and play_reason is None,
+        play_shown=item.has_video,
+        play_blocked_reason=play_reason,
+        copy_link=link_shown and link_reason is None,
+        copy_link_shown=link_shown,
+        copy_link_blocked_reason=link_reason,
         edit=not item.damaged,
     )
 

@@ -3,11 +3,13 @@
 Start (probing the screen, opening the encoder), pause/resume (they save the
 meta), stop (joins the threads) and the zip export all run on a worker thread.
 The GUI thread only reads the recorder's counters, four times a second, which
-are plain attribute reads.
+are plain attribute reads. The live preview comes from the recorder's preview
+sampler thread as `previewReady` signals (queued to the GUI thread).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Callable
@@ -16,6 +18,7 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.recorder.options import RecordingOptions
 from app.widgets.background import run_in_background
 from app.widgets.record_bar import RecordState, RecordStats
 
@@ -33,18 +36,18 @@ class RecorderLike(Protocol):
                on_progress: Callable[[int, int], None] | None = None) -> Any: ...
     def close(self) -> None: ...
     def status(self) -> Any: ...
+    def latest_frame(self) -> Any: ...
 
 
-RecorderFactory = Callable[[Path, int], RecorderLike]
+RecorderFactory = Callable[[Path, RecordingOptions], RecorderLike]
 
 
-def default_recorder_factory(data_dir: Path, fps: int) -> RecorderLike:
+def default_recorder_factory(data_dir: Path, options: RecordingOptions) -> RecorderLike:
     from app.recorder.session_recorder import (  # type: ignore[import-not-found,unused-ignore]
-        RecorderSettings,
         SessionRecorder,
     )
 
-    recorder: RecorderLike = SessionRecorder(data_dir, RecorderSettings(fps=fps))
+    recorder: RecorderLike = SessionRecorder(data_dir, options.settings())
     return recorder
 
 
@@ -55,14 +58,19 @@ class RecordingController(QObject):
     sessionStarted = Signal(str)        # sessionId: its folder exists now
     sessionStopped = Signal(str)        # sessionId: files complete, export starting
     exportFinished = Signal(str, object)  # sessionId, error sentence or None
+    previewReady = Signal(object)       # PreviewImage, about twice a second while recording
 
-    def __init__(self, data_dir: Path, fps: int = 10,
+    def __init__(self, data_dir: Path, fps: int | None = None,
                  factory: RecorderFactory = default_recorder_factory,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None,
+                 options: RecordingOptions | None = None) -> None:
         super().__init__(parent)
         self.data_dir = data_dir
-        self.fps = fps
+        self.options = options or RecordingOptions()
+        if fps is not None:
+            self.options = dataclasses.replace(self.options, fps=fps)
         self._factory = factory
+        self._preview: Any = None
         self._recorder: RecorderLike | None = None
         self.session_id: str | None = None
         self.state: RecordState = "idle"
@@ -72,15 +80,24 @@ class RecordingController(QObject):
         self._poll.setInterval(250)
         self._poll.timeout.connect(self._read_status)
 
+    @property
+    def fps(self) -> int:
+        return self.options.fps
+
+    def set_options(self, options: RecordingOptions) -> None:
+        """The options of the next recording (a running one keeps its own)."""
+        self.options = options
+
     # --- intents --------------------------------------------------------------------------
     def start(self) -> None:
         if self.state != "idle":
             return
         self._set_state("starting")
         self._set_health(None)
+        options = self.options
 
         def work() -> tuple[RecorderLike, str]:
-            recorder = self._factory(self.data_dir, self.fps)
+            recorder = self._factory(self.data_dir, options)
             return recorder, recorder.start()
 
         run_in_background(work, self._started, self._start_failed, "sessionrec-record-start")
@@ -111,6 +128,7 @@ class RecordingController(QObject):
             return
         self._set_state("stopping")
         self._poll.stop()
+        self._stop_preview()
         self._exporting.add(session_id)
 
         def work() -> str | None:
@@ -153,6 +171,19 @@ class RecordingController(QObject):
         self.sessionStarted.emit(self.session_id)
         self._poll.start()
         self._read_status()
+        self._start_preview(self._recorder)
+
+    def _start_preview(self, recorder: RecorderLike) -> None:
+        from app.recorder.preview import PreviewSampler
+
+        # The sampler's thread emits the signal; Qt queues it to the GUI thread's receivers.
+        self._preview = PreviewSampler(recorder.latest_frame, self.previewReady.emit)
+        self._preview.start()
+
+    def _stop_preview(self) -> None:
+        if self._preview is not None:
+            self._preview.stop()
+            self._preview = None
 
     def _start_failed(self, exc: BaseException) -> None:
         self._set_state("idle")

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QStyle,
@@ -74,6 +74,7 @@ class CardGeometry:
     """Where everything of one card goes, from the font metrics (so it scales with DPI and font)."""
 
     card: QRect
+    thumbnail: QRect
     title: QRect
     details: QRect
     status_line: QRect
@@ -94,20 +95,27 @@ class CardMetrics:
     def card_height(self) -> int:
         return 2 * self.pad + 3 * self.line + 3 * self.gap + self.button_h
 
+    def thumbnail_size(self) -> QSize:
+        height = 3 * self.line + 3 * self.gap + self.button_h
+        return QSize(round(height * 16 / 9), height)
+
     def button_width(self, action: CardAction) -> int:
         return self.fm.horizontalAdvance(ACTION_LABELS[action]) + 2 * self.pad + 4
 
     def geometry(self, rect: QRect, actions: list[CardAction]) -> CardGeometry:
         card = rect.adjusted(self.margin, self.margin, -self.margin, -self.margin)
         inner = card.adjusted(self.pad, self.pad, -self.pad, -self.pad)
+        thumbnail = QRect(inner.topLeft(), self.thumbnail_size())
+        text_left = thumbnail.right() + 1 + self.pad
+        text_width = inner.right() + 1 - text_left
         y = inner.top()
-        edit = QRect(inner.left(), y - 2, self.line + 4, self.line + 4)
+        edit = QRect(text_left, y - 2, self.line + 4, self.line + 4)
         title = QRect(edit.right() + 1 + self.gap, y, inner.right() - edit.right() - self.gap,
                       self.line)
         y += self.line + self.gap
-        details = QRect(inner.left(), y, inner.width(), self.line)
+        details = QRect(text_left, y, text_width, self.line)
         y += self.line + self.gap
-        status_line = QRect(inner.left(), y, inner.width(), self.line)
+        status_line = QRect(text_left, y, text_width, self.line)
         y += self.line + self.gap
         buttons: list[tuple[CardAction, QRect]] = []
         x = inner.right() + 1
@@ -116,7 +124,7 @@ class CardMetrics:
             x -= width
             buttons.append((action, QRect(x, y, width, self.button_h)))
             x -= self.gap * 2
-        return CardGeometry(card, title, details, status_line, buttons, edit)
+        return CardGeometry(card, thumbnail, title, details, status_line, buttons, edit)
 
 
 class SessionCardDelegate(QStyledItemDelegate):
@@ -135,7 +143,8 @@ class SessionCardDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
         metrics = self.metrics(option.font)
-        return QSize(metrics.fm.averageCharWidth() * 60, metrics.card_height())
+        return QSize(metrics.fm.averageCharWidth() * 60 + metrics.thumbnail_size().width(),
+                     metrics.card_height())
 
     @staticmethod
     def buttons_for(index: _Index) -> CardButtons:
@@ -187,6 +196,8 @@ class SessionCardDelegate(QStyledItemDelegate):
         painter.drawRoundedRect(QRectF(geo.card).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
         text_colour = palette.color(QPalette.ColorRole.Text)
         muted = palette.color(QPalette.ColorRole.PlaceholderText)
+
+        self._paint_thumbnail(painter, palette, geo.thumbnail, index.data(Role.THUMBNAIL), item)
 
         # Title: date and time, then the badge on the right.
         badge = status_badge(item)
@@ -305,6 +316,27 @@ class SessionCardDelegate(QStyledItemDelegate):
         painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, "✎")
         painter.restore()
 
+    def _paint_thumbnail(self, painter: QPainter, palette: QPalette, rect: QRect,
+                         pixmap: QPixmap | None, item: SessionListItem) -> None:
+        painter.save()
+        frame = QRectF(rect).adjusted(0.5, 0.5, -0.5, -0.5)
+        painter.setPen(QPen(palette.color(QPalette.ColorRole.Mid), 1))
+        painter.setBrush(palette.color(QPalette.ColorRole.AlternateBase))
+        painter.drawRoundedRect(frame, 4, 4)
+        if pixmap is not None and not pixmap.isNull():
+            size = pixmap.size().scaled(rect.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRect(0, 0, size.width(), size.height())
+            target.moveCenter(rect.center())
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            painter.drawPixmap(target, pixmap)
+        else:
+            words = "files removed" if not item.has_local_files else "no picture" \
+                if item.damaged or (not item.has_video and not item.screenshot_count) else ""
+            if words:
+                painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+                painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, words)
+        painter.restore()
+
     def _paint_status_line(self, painter: QPainter, palette: QPalette, widget: QWidget | None,
                            rect: QRect, item: SessionListItem, live: LiveProgress | None,
                            note: str | None) -> None:
@@ -350,8 +382,9 @@ class SessionCardDelegate(QStyledItemDelegate):
         item: SessionListItem = index.data(Role.ITEM)
         buttons = self.buttons_for(index)
         if action is not None:
-            if action == "upload" and not buttons.upload and buttons.upload_blocked_reason:
-                return buttons.upload_blocked_reason
+            reason = buttons.blocked_reason(action)
+            if reason:
+                return reason
             if action == "delete" and not buttons.delete:
                 return "A session cannot be deleted while it is queued or uploading; cancel the upload first."
             if action == "edit" and not buttons.edit:

@@ -3,10 +3,11 @@ session cards, with a bar of bulk actions when several cards are selected.
 
 The view never acts on a session itself: it emits `actionRequested(sessionId, action)`
 or `bulkActionRequested([sessionId, ...], action)` and the window decides (ask, enqueue,
-delete). Keyboard: arrows move between cards, Ctrl/Shift+click, Shift+arrows and Ctrl+A
-select, U/R/C/O/Delete trigger the current card's buttons (or, with several cards
-selected, act on all of them that allow it), F2 edits the title, Ctrl+F searches,
-Escape clears the selection, the menu key (or Shift+F10) opens the same actions as a menu.
+delete, view). Keyboard: arrows move between cards, Ctrl/Shift+click, Shift+arrows and Ctrl+A
+select, U/R/C/P/L/O/Delete trigger the current card's buttons (or, with several cards
+selected, U/R/C/Delete act on all of them that allow it), Enter (like a double-click) opens
+the session in the viewer, F2 edits the title, Ctrl+F searches, Escape clears the selection,
+the menu key (or Shift+F10) opens the same actions as a menu.
 
 Search matches every word typed (at a word start; "quoted words" as a phrase) against each
 card's title, note, id and date (as shown and as ISO); the texts are built once per item, so
@@ -90,7 +91,10 @@ _KEY_ACTIONS: dict[int, CardAction] = {
     Qt.Key.Key_O: "open_folder",
     Qt.Key.Key_Delete: "delete",
     Qt.Key.Key_F2: "edit",
+    Qt.Key.Key_P: "play",
+    Qt.Key.Key_L: "copy_link",
 }
+_OPEN_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 
 
 class StatusFilterProxy(QSortFilterProxyModel):
@@ -225,9 +229,20 @@ class SessionCardList(QListView):
         if ids:
             self.bulkActionRequested.emit(ids, action)
 
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        index, action = self._button_at(event.position().toPoint())
+        if event.button() == Qt.MouseButton.LeftButton and index.isValid() and action is None:
+            # Double-click opens the viewer (it says so itself when there is nothing to play).
+            self.actionRequested.emit(str(index.data(Role.SESSION_ID)), "play")
+        event.accept()
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        action = _KEY_ACTIONS.get(event.key())
         index = self.currentIndex()
+        if event.key() in _OPEN_KEYS and index.isValid():
+            self.actionRequested.emit(str(index.data(Role.SESSION_ID)), "play")
+            event.accept()
+            return
+        action = _KEY_ACTIONS.get(event.key())
         plain = not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
         if action and plain and action in BULK_ACTIONS and len(self.selected_ids()) > 1:
             self.request_bulk(action)

@@ -17,6 +17,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistent
 from app.format import human_size
 from app.models import SessionListItem
 from app.widgets.card_state import LiveProgress, card_buttons, search_text, status_badge
+from app.widgets.thumbnails import ThumbnailCache
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -28,6 +29,7 @@ class Role(IntEnum):
     SESSION_ID = Qt.ItemDataRole.UserRole + 4
     CONFIG_VALID = Qt.ItemDataRole.UserRole + 5
     NOTE = Qt.ItemDataRole.UserRole + 6
+    THUMBNAIL = Qt.ItemDataRole.UserRole + 7
 
 
 def _sort_key(item: SessionListItem) -> tuple[int, str]:
@@ -73,6 +75,22 @@ class SessionListModel(QAbstractListModel):
         self._summary = Summary()
         # sessionId -> (the item it was made from, its search text); rebuilt when the item changes.
         self._search: dict[str, tuple[SessionListItem, str]] = {}
+        self._thumbnails: ThumbnailCache | None = None
+
+    def set_thumbnails(self, cache: ThumbnailCache | None) -> None:
+        """Cards show pictures from `cache` (None: no pictures); each arriving picture repaints its
+        one card."""
+        if self._thumbnails is not None:
+            self._thumbnails.ready.disconnect(self._thumbnail_ready)
+        self._thumbnails = cache
+        if cache is not None:
+            cache.ready.connect(self._thumbnail_ready)
+
+    def _thumbnail_ready(self, session_id: str) -> None:
+        row = self._row_of.get(session_id)
+        if row is not None:
+            index = self.index(row)
+            self.dataChanged.emit(index, index, [Role.THUMBNAIL])
 
     # --- Qt model API -------------------------------------------------------------------------
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
@@ -94,6 +112,8 @@ class SessionListModel(QAbstractListModel):
             return self._config_valid
         if role == Role.NOTE:
             return self._notes.get(item.session_id)
+        if role == Role.THUMBNAIL:
+            return self._thumbnails.get(item) if self._thumbnails is not None else None
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             return self._accessible_text(item)
         return None

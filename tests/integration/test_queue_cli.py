@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 import signal
+import subprocess
+import sys
 import time
 from functools import partial
 from pathlib import Path
@@ -16,6 +18,8 @@ from tests.factories import make_session
 from tests.integration.queue_helpers import (
     all_states_parse,
     assert_in_bucket,
+    cli,
+    cli_env,
     maybe_state,
     open_multipart_uploads,
     poll,
@@ -153,3 +157,70 @@ def test_upload_wait_exits_1_with_one_sentence_when_a_session_fails(
     done = run_cli(data_dir, "queue", "--wait")
     assert done.returncode == 0, done.stderr
     assert state(data_dir, failing).status == "done"
+
+
+def _imported(stderr: str) -> set[str]:
+    """Top-level module names in `python -X importtime` output."""
+    names = set()
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and line.count("|") == 2:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    return names
+
+
+def test_upload_wait_and_queue_wait_run_without_qt(data_dir: Path, s3_server, bucket,
+                                                   s3_config) -> None:
+    """A headless upload loads neither Qt nor the keyring (its secret is in credentials.json
+    here) nor boto3/s3transfer: each costs a short-lived process time and memory."""
+    config = s3_config()
+    client = s3_server.client()
+    heavy = {"PySide6", "shiboken6", "keyring", "boto3", "s3transfer"}
+    first = make_session(data_dir, T0, zip_bytes=2 * MIB)
+    result = subprocess.run([sys.executable, "-X", "importtime", *cli(data_dir, "upload", first,
+                                                                     "--wait")[1:]],
+                            env=cli_env(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = _imported(result.stderr)
+    assert "botocore" in loaded  # the parser sees real imports
+    assert loaded & heavy == set()
+    assert_in_bucket(client, bucket, config, data_dir, first,
+                     sha256_file(data_dir / "sessions" / first / "session.zip"))
+
+    second = make_session(data_dir, T0 + 1)
+    assert run_cli(data_dir, "upload", second).returncode == 0  # pending, for queue --wait
+    result = subprocess.run([sys.executable, "-X", "importtime", *cli(data_dir, "queue",
+                                                                     "--wait")[1:]],
+                            env=cli_env(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert _imported(result.stderr) & heavy == set()
+    assert state(data_dir, second).status == "done"
+
+
+@pytest.mark.slow
+def test_the_window_hands_cancel_to_a_command_line_owner(
+        qtbot, data_dir: Path, s3_server, bucket, s3_config, fault_proxy) -> None:
+    """The window's RemoteQueue (the window found the queue taken) and a `queue --wait`
+    owner's plain socket server."""
+    from app.widgets.services import RemoteQueue
+
+    s3_config(endpoint_url=fault_proxy.endpoint_url, concurrency=2)
+    fault_proxy.throttle_bytes_per_sec = 1 * MIB
+    sid = make_session(data_dir, T0, zip_bytes=16 * MIB)
+    assert run_cli(data_dir, "upload", sid).returncode == 0
+    owner = start_cli(data_dir, "queue", "--wait")
+    client = s3_server.client()
+    try:
+        poll(lambda: (s := maybe_state(data_dir, sid)) is not None and s.status == "uploading"
+             and len(open_multipart_uploads(client, bucket)) == 1, timeout=30)
+        remote = RemoteQueue(data_dir)
+        with qtbot.waitSignal(remote.answered, timeout=20_000) as answered:
+            remote.cancel(sid)
+        assert answered.args == [sid, None]
+        assert state(data_dir, sid).status == "not_uploaded"
+        assert open_multipart_uploads(client, bucket) == []
+        _out, err = owner.communicate(timeout=30)
+        assert owner.returncode == 0, err
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait()

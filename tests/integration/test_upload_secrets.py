@@ -142,3 +142,29 @@ def test_demo_server_config_uploads(data_dir: Path) -> None:
         assert state.bytes_uploaded == state.total_bytes
     finally:
         server.stop()
+
+
+def test_a_keyring_save_moves_the_rest_of_the_file_along(data_dir: Path, memory_keyring: Any) -> None:
+    import keyring
+    from keyring.backends import fail
+
+    keyring.set_keyring(fail.Keyring())
+    save_secrets(data_dir, secretAccessKey=CANARY)  # no keyring yet: the file
+    keyring.set_keyring(memory_keyring)
+    assert save_secrets(data_dir, sessionToken=CANARY_TOKEN) == "keyring"
+    # The key moved with the token: the pair is in one place, the file is gone.
+    assert not credentials_path(data_dir).exists()
+    loaded = load_secrets(data_dir)
+    assert (loaded.secret_access_key, loaded.session_token, loaded.storage) == \
+        (CANARY, CANARY_TOKEN, "keyring")
+
+
+def test_secrets_in_the_file_are_read_without_loading_the_keyring(data_dir: Path) -> None:
+    save_secrets(data_dir, secretAccessKey=CANARY)  # no keyring: the file
+    probe = ("import sys; from pathlib import Path; from app.upload.credentials import load_secrets; "
+             f"s = load_secrets(Path({str(data_dir)!r})); "
+             "print(s.storage, s.secret_access_key is not None, 'keyring' in sys.modules)")
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["file", "True", "False"], out.stderr

@@ -12,10 +12,11 @@ from app.recorder.video_writer import VideoEncoder
 from app.sessions import SessionPaths, new_session_id, save_meta, session_paths
 
 
-def write_video(path: Path, fps: int, seconds: float, size: tuple[int, int] = (320, 240)) -> list[int]:
-    """A fragmented MP4 of moving blocks; returns the frame times (ms)."""
+def write_video(path: Path, fps: int, seconds: float, size: tuple[int, int] = (320, 240),
+                keyframe_interval_s: float = 10.0) -> list[int]:
+    """A fragmented MP4 of random pixels; returns the frame times (ms)."""
     width, height = size
-    encoder = VideoEncoder(path, fps, width, height)
+    encoder = VideoEncoder(path, fps, width, height, keyframe_interval_s)
     times = []
     rng = np.random.default_rng(1)
     for i in range(int(seconds * fps)):
@@ -29,12 +30,14 @@ def write_video(path: Path, fps: int, seconds: float, size: tuple[int, int] = (3
 
 
 def interrupted_session(data_dir: Path, seconds: float = 3.0, fps: int = 10,
-                        created_at: int = 1_700_000_000_000) -> tuple[SessionPaths, list[int]]:
+                        created_at: int = 1_700_000_000_000, keyframe_interval_s: float = 10.0
+                        ) -> tuple[SessionPaths, list[int]]:
     """A session as a kill -9 leaves it: meta without endedAt, video, frames, actions, screenshot."""
     paths = session_paths(data_dir, new_session_id(created_at))
     paths.video_dir.mkdir(parents=True)
     paths.screenshots_dir.mkdir()
-    times = write_video(paths.video_dir / "screen.mp4", fps, seconds)
+    times = write_video(paths.video_dir / "screen.mp4", fps, seconds,
+                        keyframe_interval_s=keyframe_interval_s)
     paths.frames.write_text("".join(json.dumps({"index": i, "t": t}) + "\n"
                                     for i, t in enumerate(times)))
     paths.actions.write_text("".join(

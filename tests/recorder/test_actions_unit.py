@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import enum
 import queue
+import threading
+import time
 from dataclasses import dataclass
 
-from app.recorder.actions import MoveCoalescer, key_name
+from app.recorder.actions import MOVE_REST_MS, MoveCoalescer, key_name
 from app.recorder.input_log import ActionWriterThread, RawEvent, build_action
-from app.recorder.timeline import FrameTimeline
+from app.recorder.timeline import MAX_HELD, FrameTimeline
 
 
 @dataclass
@@ -58,6 +60,18 @@ def test_coalescer_keeps_last_move_per_frame_and_order() -> None:
     out += c.flush_before(2)
     assert [(a["type"], a["t"]) for a in out] == [
         ("move", 3), ("move", 4), ("click", 5), ("move", 6)]
+
+
+def test_a_pending_move_is_released_when_its_frame_ends_or_the_pointer_rests() -> None:
+    c = MoveCoalescer()
+    c.add(move(100, 1, 7))
+    assert c.release_due(newest_frame=1, now_ms=100 + MOVE_REST_MS - 1) == []
+    assert c.due_in_ms(100 + MOVE_REST_MS - 1, next_frame_ms=200) == 1
+    assert [a["x"] for a in c.release_due(1, 100 + MOVE_REST_MS)] == [7]  # the pointer rested
+    c.add(move(110, 1, 8))
+    assert c.due_in_ms(115, next_frame_ms=120) == 5  # the next frame comes first
+    assert [a["x"] for a in c.release_due(2, 121)] == [8]  # frame 1 ended
+    assert c.due_in_ms(121, 200) is None
     assert c.flush() == []
 
 
@@ -68,18 +82,117 @@ def test_build_action_fields() -> None:
     assert build_action(("key_down", 12, (FakeKeyCode("x"),)), 4, True)["key"] == "*"
 
 
+class FakeClock:
+    def __init__(self, now: int = 0) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def timeline_with(times: list[int], now: int = 10_000) -> FrameTimeline:
+    clock = FakeClock()
+    timeline = FrameTimeline(clock)
+    for t in times:
+        clock.now = t
+        timeline.begin_frame()
+        timeline.commit_frame(object())
+    clock.now = now
+    return timeline
+
+
 def test_timeline_index_at() -> None:
-    timeline = FrameTimeline()
-    for t in (0, 100, 200):
-        timeline.append(t, object())
+    timeline = timeline_with([0, 100, 200])
     assert [timeline.index_at(t) for t in (-5, 0, 99, 100, 250)] == [0, 0, 0, 1, 2]
+    assert [timeline.frame_at(t) for t in (-5, 0, 99, 100, 250)] == [0, 0, 0, 1, 2]
+
+
+def test_an_action_during_a_grab_waits_for_that_frame() -> None:
+    clock = FakeClock(0)
+    timeline = FrameTimeline(clock)
+    timeline.begin_frame()
+    timeline.commit_frame("frame 0")
+    clock.now = 100
+    assert timeline.begin_frame() == 100  # frame 1: captured at 100, still being grabbed
+    clock.now = 103
+    answers: list[int] = []
+    waiter = threading.Thread(target=lambda: answers.append(timeline.frame_at(101)))
+    waiter.start()
+    time.sleep(0.05)
+    assert not answers, "named a frame before the grab of t=100 was registered"
+    assert timeline.frame_at(99) == 0  # an action before the grab started does not wait
+    timeline.commit_frame("frame 1")
+    waiter.join(2)
+    assert answers == [1] and timeline.late_lookups == 0
+
+
+def test_an_action_during_a_dropped_grab_takes_the_frame_before() -> None:
+    clock = FakeClock(0)
+    timeline = FrameTimeline(clock)
+    timeline.begin_frame()
+    timeline.commit_frame("frame 0")
+    clock.now = 100
+    timeline.begin_frame()
+    clock.now = 102
+    threading.Timer(0.05, timeline.cancel_frame).start()
+    assert timeline.frame_at(101) == 0 and len(timeline) == 1
+
+
+def test_an_action_waits_for_the_clock_to_pass_its_millisecond() -> None:
+    clock = FakeClock(0)
+    timeline = FrameTimeline(clock)
+    timeline.begin_frame()
+    timeline.commit_frame("frame 0")
+    clock.now = 100  # an action stamped 100; a frame captured at 100 may still begin
+
+    def capture_at_100() -> None:
+        timeline.begin_frame()
+        timeline.commit_frame("frame 1")
+        clock.now = 101
+
+    threading.Timer(0.05, capture_at_100).start()
+    assert timeline.frame_at(100) == 1
+
+
+def test_a_stalled_grab_is_waited_for_only_so_long() -> None:
+    clock = FakeClock(0)
+    timeline = FrameTimeline(clock)
+    timeline.begin_frame()
+    timeline.commit_frame("frame 0")
+    clock.now = 100
+    timeline.begin_frame()
+    clock.now = 200
+    started = time.monotonic()
+    assert timeline.frame_at(150, timeout_s=0.1) == 0
+    assert 0.09 <= time.monotonic() - started < 1.0 and timeline.late_lookups == 1
+
+
+class ClockedEvents:
+    """An event queue whose clock reads just after the event taken last, as if each event were
+    processed the moment it happened."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.items: queue.SimpleQueue[RawEvent | None] = queue.SimpleQueue()
+
+    def put(self, item: RawEvent | None) -> None:
+        self.items.put(item)
+
+    def get(self, timeout: float | None = None) -> RawEvent | None:
+        item = self.items.get_nowait()
+        if item is not None:
+            self.clock.now = item[1] + 1
+        return item
 
 
 def test_writer_never_drops_clicks_or_keys_and_coalesces_moves(tmp_path) -> None:
-    timeline = FrameTimeline()
-    timeline.append(0, object())
-    timeline.append(100, object())
-    events: queue.SimpleQueue[RawEvent | None] = queue.SimpleQueue()
+    clock = FakeClock()
+    timeline = FrameTimeline(clock)
+    for t in (0, 100):
+        clock.now = t
+        timeline.begin_frame()
+        timeline.commit_frame(object())
+    events = ClockedEvents(clock)
     for t in range(0, 200, 5):  # 40 moves over two frames
         events.put(("move", t, (t, t)))
         if t % 50 == 0:
@@ -88,7 +201,7 @@ def test_writer_never_drops_clicks_or_keys_and_coalesces_moves(tmp_path) -> None
             events.put(("click", t, (1, 2, FakeKey.enter, True)))
     events.put(None)
     path = tmp_path / "actions.jsonl"
-    writer = ActionWriterThread(path, events, timeline, mask_keys=True,
+    writer = ActionWriterThread(path, events, timeline, mask_keys=True,  # type: ignore[arg-type]
                                 screenshot_for_click=lambda t, f: f"screenshots/c{t}.png")
     writer.run()
     import json
@@ -111,3 +224,29 @@ def test_writer_never_drops_clicks_or_keys_and_coalesces_moves(tmp_path) -> None
     assert max(per_gap.values()) == 1
     assert moves[-1]["x"] == 195  # the last position is kept
     assert writer.written == len(lines)
+
+
+def test_a_click_holds_its_frame_until_its_screenshot_is_queued() -> None:
+    clock = FakeClock(0)
+    timeline = FrameTimeline(clock)
+
+    def frame(t: int) -> None:
+        clock.now = t
+        timeline.begin_frame()
+        timeline.commit_frame(f"pixels {t}")
+
+    frame(0)
+    frame(100)
+    assert timeline.pixels_at(0) == (1, "pixels 100")  # only the newest is kept
+    token = timeline.hold()  # a click at ~150: frame 1 is on screen
+    frame(200)
+    frame(300)
+    assert timeline.pixels_at(1) == (1, "pixels 100")  # still there for the click
+    timeline.release(token)
+    assert timeline.pixels_at(1) == (3, "pixels 300")
+    leaked = timeline.hold()  # a hold never released keeps at most MAX_HELD frames
+    for t in range(400, 400 + 100 * (MAX_HELD + 5), 100):
+        frame(t)
+    assert len(timeline._recent) == MAX_HELD
+    timeline.release(leaked)
+    assert len(timeline._recent) == 1

@@ -77,14 +77,23 @@ def test_record_actions_screenshots_and_video(xserver: XServer, data_dir: Path) 
         assert (paths.root / press["screenshot"]).is_file()
         assert f"-f{press['frame']:06d}" in press["screenshot"]
     assert meta.action_count == len(actions)
+    # The recording options are in the meta, as the window writes them.
+    assert (meta.monitor, meta.screenshot_every_sec, meta.fps) == ("1", 5.0, 10)
+    assert meta.monitor_name == "screen"  # Xvfb's one RandR output
 
     video = decode(paths.root / "video" / "screen.mp4")
     wall_ms = meta.ended_at - meta.created_at  # type: ignore[operator]
     expected_frames = meta.fps * wall_ms / 1000
     assert abs(video.frames - expected_frames) <= 0.05 * expected_frames
     assert video.frames == meta.frame_count
-    video_ms = video.last_ms + 1000 / meta.fps  # the player's duration (first frame at 0)
-    assert abs(video_ms - wall_ms) <= 0.02 * wall_ms
+    first_t = json.loads(paths.frames.read_text().splitlines()[0])["t"]
+    assert first_t < 1000  # the first frame comes soon after the start
+    # The video covers the session from its first frame (played at 0) to the stop.
+    video_ms = first_t + video.last_ms + 1000 / meta.fps
+    # Up to three frame intervals more: on a loaded 2-core machine the last grab before the stop
+    # can come late (measured 140-340 ms under CI-like load; 0-40 ms idle), which says nothing
+    # about the recorder's clock. Frames lost for good are caught by the frame count above.
+    assert abs(video_ms - wall_ms) <= 0.02 * wall_ms + 3000 / meta.fps
     assert (video.width, video.height) == (xserver.width, xserver.height)
 
     assert is_exported(paths)

@@ -16,6 +16,7 @@ from app.recorder.video_file import complete_length, probe
 from app.sessions import is_exported, list_sessions, load_meta
 from tests.factories import make_session
 from tests.recorder.synthetic import interrupted_session
+from tests.recorder.videocheck import decode_pts_ms, ffmpeg_errors
 
 
 def decoded_frames(path: Path) -> int:
@@ -63,6 +64,51 @@ def test_truncated_video_and_actions_are_recovered_and_exported(data_dir: Path) 
     assert meta.frame_count == kept and meta.action_count == full_actions
     assert meta.ended_at - meta.created_at >= times[kept - 1]
     assert is_exported(paths) and meta.zip_sha256
+
+
+def keyframe_flags(path: Path) -> list[bool]:
+    with av.open(str(path)) as container:
+        return [packet.is_keyframe for packet in container.demux(container.streams.video[0])
+                if packet.size]
+
+
+def test_a_cut_in_any_fragment_leaves_a_clean_video(tmp_path: Path) -> None:
+    """Fragments are cut on time, not at keyframes: wherever a kill cuts the file, recovery keeps
+    whole fragments only, and what is left decodes from start to end."""
+    fps, keyframe_every = 10, 1.5
+    source, times = interrupted_session(tmp_path / "source", seconds=6, fps=fps,
+                                        keyframe_interval_s=keyframe_every)
+    video = source.video_dir / "screen.mp4"
+    moofs = fragment_offsets(video)
+    assert len(moofs) >= 5
+    keyframes = keyframe_flags(video)
+    assert [i for i, k in enumerate(keyframes) if k] == [0, 15, 30, 45]
+    kept_per_cut = []
+    for number, moof in enumerate(moofs[1:], start=1):
+        for cut in (moof, moof + 9, moof + 400):
+            data_dir = tmp_path / f"cut-{number}-{cut - moof}"
+            paths, _ = interrupted_session(data_dir, seconds=6, fps=fps,
+                                           keyframe_interval_s=keyframe_every)
+            copy = paths.video_dir / "screen.mp4"
+            assert copy.read_bytes() == video.read_bytes()
+            os.truncate(copy, cut)
+            [result] = recover_interrupted(data_dir)
+            assert result.exported, result.sentence
+            assert ffmpeg_errors(copy) == ""
+            pts = decode_pts_ms(copy)
+            frames = [json.loads(line) for line in paths.frames.read_text().splitlines()]
+            meta = load_meta(paths).value
+            assert meta is not None
+            with copy.open("rb") as handle:
+                probed = probe(handle).frames
+            assert len(pts) == len(frames) == meta.frame_count == probed
+            assert [f["t"] for f in frames] == times[: len(frames)]
+            assert pts == [t - times[0] for t in times[: len(frames)]]
+            kept_per_cut.append(len(frames))
+    # Every cut lost only the fragment it fell into, and some fragments started on a P-frame.
+    assert len(set(kept_per_cut)) == len(moofs) - 1
+    starts = sorted(set(kept_per_cut))
+    assert any(not keyframes[i] for i in starts if i < len(keyframes))
 
 
 def test_complete_length_of_an_intact_file_is_its_size(tmp_path: Path) -> None:
@@ -143,3 +189,17 @@ def test_t_values_no_recorder_writes_are_ignored(tmp_path: Path) -> None:
                                        '{"t": -4}\n{"t": 1e308}\n')
     lines = complete_lines(root, "frames.jsonl")
     assert lines.count == 5 and lines.last_t == 5
+
+
+def test_the_file_time_base_is_milliseconds(tmp_path: Path) -> None:
+    """docs/FORMATS.md: the video track's time base is 1/1000, pts = capture ms (rebased)."""
+    from fractions import Fraction
+
+    from tests.recorder.synthetic import write_video
+
+    path = tmp_path / "v.mp4"
+    times = write_video(path, 10, 1.5)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert stream.time_base == Fraction(1, 1000)
+    assert decode_pts_ms(path) == [t - times[0] for t in times]

@@ -9,11 +9,17 @@ upstream server or answered with an injected fault:
 - a stall: the request is read and then nothing happens until the client gives up or the
   stall ends (`Fault.stall(seconds)`).
 
+With `presign_checker` set (tests/s3support/presign.py), a presigned URL is answered as S3
+would: refused when expired or wrongly signed, forwarded otherwise (moto checks neither).
+
 Faults are armed with `inject(fault, times=N)` (the next N matching requests; None = until
 `clear()`), optionally only for one operation (`only="UploadPart"`). `throttle_bytes_per_sec`
-slows forwarded request bodies down, to imitate a slow uplink; `drop_request_headers` passes
-requests on without some headers, like a store that ignores them. Everything is thread-safe
-and can be changed while requests are in flight.
+slows each forwarded request body down on its own. `set_link(LinkTiming(...))` simulates an
+uplink instead (link.py): all request bodies share one bandwidth cap, and every request
+costs a round trip (plus one more for an `Expect: 100-continue` go-ahead); the stats then
+record when each request arrived, when its body was through and when it was answered.
+`drop_request_headers` passes requests on without some headers, like a store that ignores
+them. Everything is thread-safe and can be changed while requests are in flight.
 
 Each client request uses its own upstream connection (Connection: close upstream), and the
 client connection is closed after each answer; urllib3 reconnects transparently. That costs
@@ -30,8 +36,10 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
+
+from tests.s3support.link import LinkTiming, SharedLink, wait_until
 
 FaultKind = Literal["error", "reset", "stall"]
 
@@ -123,6 +131,22 @@ class _Armed:
     only: str | None
 
 
+@dataclass(frozen=True)
+class RequestTiming:
+    """When (monotonic seconds) one request arrived, had its body through, was answered."""
+
+    operation: str
+    part_number: int | None
+    head_at: float
+    body_done_at: float
+    answered_at: float
+    # When the proxy gave the `100 Continue` go-ahead (None: not asked for).
+    continued_at: float | None
+    # When the server's answer reached the proxy (before the simulated trip back): the
+    # server's own time for the request is `server_answered_at - body_done_at`.
+    server_answered_at: float
+
+
 @dataclass
 class Stats:
     requests: Counter[str] = field(default_factory=Counter)
@@ -135,6 +159,22 @@ class Stats:
     parts_forwarded: Counter[int] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
     log: list[tuple[str, int | None]] = field(default_factory=list)
+    # Requests that asked for `Expect: 100-continue`, per operation.
+    expect_continue: Counter[str] = field(default_factory=Counter)
+    # Forwarded requests, in the order they were answered.
+    timings: list[RequestTiming] = field(default_factory=list)
+
+    def copy(self) -> Stats:
+        return Stats(Counter(self.requests), Counter(self.body_bytes), Counter(self.part_bytes),
+                     Counter(self.part_requests), Counter(self.parts_forwarded),
+                     Counter(self.faults), list(self.log), Counter(self.expect_continue),
+                     list(self.timings))
+
+    def window(self) -> tuple[float, float] | None:
+        """(first request's arrival, last answer) over the forwarded requests."""
+        if not self.timings:
+            return None
+        return (min(t.head_at for t in self.timings), max(t.answered_at for t in self.timings))
 
 
 class _ClientGone(Exception):
@@ -150,6 +190,10 @@ class FaultProxy:
         self.throttle_bytes_per_sec: int | None = None
         # Request headers (lower-case names) not passed on, like a store that ignores them.
         self.drop_request_headers: set[str] = set()
+        # Checks presigned URLs (X-Amz-Signature in the query) as S3 does; see presign.py.
+        self.presign_checker: Any = None
+        self.link: SharedLink | None = None
+        self.rtt_sec = 0.0
         self._listener = socket.create_server((host, 0))
         self.host, self.port = self._listener.getsockname()[:2]
         self._stopping = threading.Event()
@@ -173,6 +217,14 @@ class FaultProxy:
     def fail_next(self, n: int, fault: Fault | None = None, only: str | None = None) -> None:
         self.inject(fault or Fault.service_unavailable(), times=n, only=only)
 
+    def set_link(self, timing: LinkTiming | None, keep_schedule: bool = False) -> SharedLink | None:
+        """Simulate an uplink from now on (None: a plain loopback again); returns the link."""
+        with self._lock:
+            rate = timing.bytes_per_sec if timing else None
+            self.link = SharedLink(rate, keep_schedule) if rate else None
+            self.rtt_sec = timing.rtt_sec if timing else 0.0
+            return self.link
+
     def clear(self) -> None:
         with self._lock:
             self._armed.clear()
@@ -184,10 +236,7 @@ class FaultProxy:
     def stats(self) -> Stats:
         """A consistent copy of the counters."""
         with self._lock:
-            s = self._stats
-            return Stats(Counter(s.requests), Counter(s.body_bytes), Counter(s.part_bytes),
-                         Counter(s.part_requests), Counter(s.parts_forwarded), Counter(s.faults),
-                         list(s.log))
+            return self._stats.copy()
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Wait until no request is being handled (e.g. after killing the client, bytes
@@ -251,24 +300,37 @@ class FaultProxy:
             head = reader.read_head()
             if head is None:
                 return
+            head_at = time.monotonic()
             info, raw_head = head
             op, part = info.operation, info.part_number
+            # botocore sends `Expect: 100-continue` with bodies and waits up to 1 s for the
+            # go-ahead; the proxy gives it (after one round trip on a simulated link; upstream
+            # never sees the Expect header).
+            expects = info.headers.get("expect", "").lower() == "100-continue"
             with self._lock:
                 self._stats.requests[op] += 1
                 self._stats.log.append((op, part))
                 if part is not None:
                     self._stats.part_requests[part] += 1
+                if expects:
+                    self._stats.expect_continue[op] += 1
+                rtt = self.rtt_sec
             fault = self._take_fault(info)
-            # botocore sends `Expect: 100-continue` with bodies and waits up to 1 s for the
-            # go-ahead; the proxy gives it at once (upstream never sees the Expect header).
-            expects = info.headers.get("expect", "").lower() == "100-continue"
+            checker = self.presign_checker
+            if fault is None and checker is not None and "X-Amz-Signature" in info.query:
+                fault = checker.check(info)
+            if expects and (fault is None or fault.kind in ("error", "reset")) and \
+                    not wait_until(head_at + rtt, self._stopping):
+                raise _ClientGone
             if fault is not None and fault.kind == "error" and expects:
                 _send_error(conn, fault)  # like S3: refuse before the body is sent
                 return
+            continued_at = None
             if expects and (fault is None or fault.kind == "reset"):
                 conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+                continued_at = time.monotonic()
             if fault is None:
-                self._forward(conn, reader, info, raw_head)
+                self._forward(conn, reader, info, raw_head, head_at, continued_at, rtt)
             elif fault.kind == "error":
                 self._count_body(info, reader.drain_body(info.headers, self._stopping))
                 _send_error(conn, fault)
@@ -295,7 +357,7 @@ class FaultProxy:
                 self._stats.part_bytes[info.part_number] += n
 
     def _forward(self, conn: socket.socket, reader: _Reader, info: RequestInfo,
-                 raw_head: bytes) -> None:
+                 raw_head: bytes, head_at: float, continued_at: float | None, rtt: float) -> None:
         upstream = socket.create_connection(self.upstream, timeout=60)
         with self._lock:
             self._conns.add(upstream)
@@ -304,6 +366,11 @@ class FaultProxy:
             started = time.monotonic()
             sent = 0
             for chunk in reader.iter_body(info.headers):
+                link = self.link
+                # On a simulated link a chunk reaches the server once the link carried it.
+                if link is not None and not wait_until(link.reserve(len(chunk), info.part_number),
+                                                       self._stopping):
+                    raise _ClientGone
                 upstream.sendall(chunk)
                 sent += len(chunk)
                 self._count_body(info, len(chunk))
@@ -312,14 +379,29 @@ class FaultProxy:
                     ahead = sent / limit - (time.monotonic() - started)
                     if ahead > 0 and self._stopping.wait(ahead):
                         raise _ClientGone
+            body_done_at = time.monotonic() if sent else head_at
             if info.part_number is not None:
                 with self._lock:
                     self._stats.parts_forwarded[info.part_number] += 1
+            first = True
+            server_answered_at = None
             while True:
                 data = upstream.recv(65536)
+                if server_answered_at is None:
+                    server_answered_at = time.monotonic()
                 if not data:
                     break
+                # The server got the last byte here as it crossed the link; on a real link it
+                # gets it half a round trip later and its answer takes another half back.
+                if first and rtt and not wait_until(time.monotonic() + rtt, self._stopping):
+                    raise _ClientGone
+                first = False
                 conn.sendall(data)
+            timing = RequestTiming(info.operation, info.part_number, head_at, body_done_at,
+                                   time.monotonic(), continued_at,
+                                   server_answered_at or time.monotonic())
+            with self._lock:
+                self._stats.timings.append(timing)
         finally:
             with self._lock:
                 self._conns.discard(upstream)

@@ -166,3 +166,31 @@ def test_a_waiting_session_shows_the_error_and_the_time_of_its_next_try() -> Non
     # Due now: the sentence stays, the time goes.
     assert status_line(waiting, now_ms=now + 90_000).text == \
         "The server had a temporary problem. (retry 2)"
+
+
+@pytest.mark.parametrize("status", UPLOAD_STATUSES)
+def test_play_is_offered_on_every_card_with_a_video(status: UploadStatus) -> None:
+    with_video = card_buttons(item(status, has_video=True, ended_at=5), config_valid=True)
+    assert with_video.play and "play" in with_video.visible_actions()
+    without = card_buttons(item(status, has_video=False, ended_at=5), config_valid=True)
+    assert not without.play and "play" not in without.visible_actions()
+    damaged = card_buttons(item(status, damaged=True, has_video=True), config_valid=True)
+    assert damaged.play  # the viewer shows what can be read and says what is damaged
+
+
+def test_play_waits_while_a_session_is_still_being_recorded() -> None:
+    recording = card_buttons(item("not_uploaded", exported=False, has_video=True), config_valid=True)
+    assert not recording.play and "play" in recording.visible_actions()
+    assert recording.blocked_reason("play") == (
+        "The session is still being recorded (or is being finished after a crash).")
+
+
+def test_copy_link_only_for_an_uploaded_session_with_a_key() -> None:
+    done = card_buttons(item("done", s3_key="a/b.zip", has_video=True, ended_at=5), config_valid=True)
+    assert done.copy_link and done.visible_actions() == ["copy_link", "play", "open_folder", "delete"]
+    assert not card_buttons(item("done"), True).copy_link_shown  # no key recorded: nothing to sign
+    for status in ("not_uploaded", "pending", "uploading", "failed"):
+        assert not card_buttons(item(status, s3_key="a/b.zip"), True).copy_link_shown
+    unconfigured = card_buttons(item("done", s3_key="a/b.zip"), config_valid=False)
+    assert not unconfigured.copy_link and "copy_link" in unconfigured.visible_actions()
+    assert "Configure S3 in Settings first" in (unconfigured.blocked_reason("copy_link") or "")

@@ -67,3 +67,21 @@ def test_config_test_turns_auto_upload_on_only_when_never_chosen(data_dir: Path,
     again = _run("--data-dir", str(data_dir), "config", "test")
     assert again.returncode == 0 and "Auto upload" not in again.stdout
     assert load_config(data_dir).value.auto_upload is False  # type: ignore[union-attr]
+
+
+def test_the_per_session_commands_end_without_python_teardown() -> None:
+    from app.cli import EXIT_AT_ONCE, _command_of
+
+    assert _command_of(["--data-dir", "/d", "upload", "x", "--wait"]) == "upload"
+    assert _command_of(["--data-dir=/d", "queue", "--wait"]) == "queue"
+    assert _command_of(["list", "--json"]) == "list"
+    assert _command_of([]) is None and _command_of(["--version"]) is None
+    assert _command_of(["gui"]) not in EXIT_AT_ONCE  # the window keeps its normal teardown
+    assert _command_of(["record", "--duration", "1"]) not in EXIT_AT_ONCE
+
+
+def test_a_fast_exit_still_delivers_all_output(data_dir: Path) -> None:
+    make_session(data_dir, 1_700_000_000_000)
+    result = _run("--data-dir", str(data_dir), "list", "--json")
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)) == 1  # written to a pipe, flushed before os._exit

@@ -1,4 +1,5 @@
-"""DESIGN §2: nothing under app/recorder or app/upload imports PySide6, except qt_*.py files."""
+"""DESIGN §2: nothing under app/recorder, app/upload or app/playback imports PySide6, except
+qt_*.py files."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def test_detector_catches_every_import_form() -> None:
 
 def test_core_is_qt_free() -> None:
     offenders = {}
-    for folder in ("recorder", "upload"):
+    for folder in ("recorder", "upload", "playback"):
         for path in (APP / folder).rglob("*.py"):
             if path.name.startswith("qt_"):
                 continue
@@ -44,10 +45,20 @@ def test_core_is_qt_free() -> None:
             if found:
                 offenders[str(path.relative_to(APP))] = found
     assert offenders == {}
-    assert any((APP / "upload").rglob("*.py")), "the scan found no files; the path is wrong"
+    for folder in ("upload", "playback"):
+        assert any((APP / folder).rglob("*.py")), "the scan found no files; the path is wrong"
 
 
 def test_shared_modules_the_core_uses_are_qt_free() -> None:
     for name in ("jsonfile.py", "jsonrecord.py", "models.py", "sessions.py", "paths.py", "hashing.py",
-                 "retention.py", "logs.py", "format.py", "package_files.py", "desktop_entry.py"):
+                 "retention.py", "logs.py", "format.py", "package_files.py", "desktop_entry.py",
+                 "session_files.py"):
         assert qt_imports((APP / name).read_text()) == [], name
+
+
+def test_the_queue_commands_are_qt_free() -> None:
+    """`upload`, `queue`, `retry`, `cancel` own or hand off the queue without Qt (the window
+    keeps qt_host.QueueHost); a headless upload must not pay for loading Qt."""
+    for name in ("upload.py", "queue.py", "retry.py", "cancel.py", "queue_support.py",
+                 "queue_runner.py"):
+        assert qt_imports((APP / "commands" / name).read_text()) == [], name

@@ -95,3 +95,34 @@ def test_cancel_is_handed_to_the_owner_and_answered_after_it_took_effect(qtbot, 
     finally:
         assert host.close()
     assert socket_name(data_dir).endswith("upload-queue.sock")
+
+
+def test_a_command_line_upload_is_handed_to_the_window_owner(qtbot, data_dir: Path) -> None:
+    """A `sessionrec upload` process (Qt-free client) and the window's QLocalServer."""
+    import subprocess
+
+    from app.upload.config import UploadConfig, save_config
+    from app.upload.credentials import save_secrets
+    from tests.integration.queue_helpers import cli, cli_env
+
+    save_config(data_dir, UploadConfig(bucket="bucket-for-handoff", region="us-east-1",
+                                       endpoint_url="http://127.0.0.1:9", access_key_id="AKIDHANDOFF"))
+    save_secrets(data_dir, secretAccessKey="handoff-secret-not-used-0000000000000000")
+    sid = make_session(data_dir, 1_700_000_000_000)
+    scripted = ScriptedEngine(FakeConfig())
+    host = QueueHost.try_open(data_dir, engine=scripted.engine())
+    assert host is not None
+    watcher = Watcher(data_dir)
+    host.queue.statusChanged.connect(watcher.on_status)
+    host.start()
+    try:
+        proc = subprocess.Popen(cli(data_dir, "upload", sid), env=cli_env(), text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        qtbot.waitUntil(lambda: proc.poll() is not None, timeout=60_000)
+        out, err = proc.communicate()
+        assert proc.returncode == 0, err
+        assert f"{sid}: queued in the upload queue of process" in out
+        qtbot.waitUntil(lambda: watcher.last(sid) == "done", timeout=5000)
+        assert [c[0] for c in scripted.calls] == [sid]  # it ran in the window's queue
+    finally:
+        assert host.close()

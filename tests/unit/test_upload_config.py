@@ -18,6 +18,7 @@ from app.upload.config import (
     part_size_for,
     save_config,
     validate_config,
+    workers_for,
 )
 
 GOOD = UploadConfig(bucket="my-bucket", region="eu-west-1")
@@ -90,8 +91,14 @@ def test_object_key_expands_placeholders() -> None:
     assert object_key(GOOD, "abc") == "abc.zip"
 
 
-def test_part_size_grows_to_keep_within_10000_parts() -> None:
+def test_part_size_grows_to_keep_within_1000_parts() -> None:
     assert part_size_for(GOOD, 1024 * MIB) == 10 * MIB
+    assert part_size_for(GOOD, 10_000 * MIB) == 10 * MIB  # 1,000 parts of the configured size
+    assert part_size_for(GOOD, 10_001 * MIB) == 11 * MIB
+    for size in (20 * 1024 * MIB, 5 * 1024 ** 4, 12_345_678_901):
+        part = part_size_for(GOOD, size)
+        assert part % MIB == 0 and -(-size // part) <= 1_000  # one ListParts page
+    assert workers_for(GOOD, 2) == 2 and workers_for(GOOD, 50) == GOOD.concurrency
     big = 200 * 1024 * 1024 * MIB  # 200 TiB-ish would need > 10,000 parts of 10 MiB
     size = part_size_for(GOOD, big)
     assert size % MIB == 0 and -(-big // size) <= 10_000
@@ -169,3 +176,21 @@ def test_config_set_object_tags(data_dir: Path, capsys: pytest.CaptureFixture[st
     assert "bucket-owner-full-control" in capsys.readouterr().err
     assert main(["--data-dir", str(data_dir), "config", "set", "objectTags="]) == 0
     assert load_config(data_dir).value.object_tags is None  # type: ignore[union-attr]
+
+
+def test_the_answer_of_a_write_proves_the_object_only_with_our_own_digests() -> None:
+    from app.upload.engine import _answer_proves
+
+    # A composite checksum of our part checksums, with or without S3's "-<parts>" suffix.
+    assert _answer_proves({"ChecksumCRC32": "AAAA-3"}, "CRC32", "AAAA", None, 3) == "checksum"
+    assert _answer_proves({"ChecksumCRC32": "AAAA"}, "CRC32", "AAAA", None, 3) == "checksum"
+    assert _answer_proves({"ChecksumCRC32": "AAAA-2"}, "CRC32", "AAAA", None, 3) is None
+    assert _answer_proves({"ChecksumCRC32": "BBBB-3"}, "CRC32", "AAAA", None, 3) is None
+    assert _answer_proves({"ETag": '"abc"'}, "CRC32", "AAAA", None, 3) is None  # moto: no checksum
+    md5 = "0" * 31 + "1"
+    # An MD5 ETag equal to the MD5 of what we sent (a single PUT), or the composite of part
+    # MD5s we checked ourselves.
+    assert _answer_proves({"ETag": f'"{md5}"'}, None, None, md5, None) == "etag"
+    assert _answer_proves({"ETag": f'"{md5}-4"'}, None, None, f"{md5}-4", 4) == "etag"
+    assert _answer_proves({"ETag": f'"{"f" * 32}"'}, None, None, md5, None) is None  # SSE-KMS
+    assert _answer_proves({}, None, None, None, None) is None

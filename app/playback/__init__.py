@@ -1,0 +1,1 @@
+"""Qt-free playback core: what the session viewer shows, read from the session files."""
