@@ -39,11 +39,12 @@ from typing import Any
 from app import session_files
 from app.models import MultipartState, UploadedPart, UploadState
 from app.sessions import ZIP_FILE, InvalidSessionId, SessionPaths, load_meta, session_paths
+from app.upload import uploaded_ledger
 from app.upload.config import UploadConfig, object_key, part_size_for, workers_for
 from app.upload.credentials import make_s3_client
 from app.upload.errors import SESSION_REMOVED_SENTENCE, ErrorKind, UploadCancelled, UploadError
 from app.upload.object_meta import object_metadata
-from app.upload.object_options import head_mismatches, object_args
+from app.upload.object_options import head_mismatches, needs_head, object_args
 from app.upload.part_reader import (
     BandwidthLimiter,
     ReaderStopped,
@@ -736,7 +737,7 @@ def _verify_object(upload: _MultipartUpload | _SingleUpload, expected_checksum: 
                    proven: str | None = None) -> UploadState:
     """HeadObject: size, checksum (where returned), ETag (where it is an MD5), metadata —
     unless the write's answer already `proven` the object is ours (one round trip less)."""
-    if proven:
+    if proven and not needs_head(upload.config):
         log.info("session %s: uploaded %s (%d bytes, %d parts), verified by the %s in the "
                  "server's answer", upload.session_id, upload.key, upload.zip.size,
                  multipart_parts, proven)
@@ -780,6 +781,8 @@ def _verify_object(upload: _MultipartUpload | _SingleUpload, expected_checksum: 
 def _record_done(upload: _MultipartUpload | _SingleUpload) -> UploadState:
     state = upload.store.update(upload.session_id, multipart=None, bytes_uploaded=upload.zip.size,
                                 total_bytes=upload.zip.size, s3_key=upload.key)
+    uploaded_ledger.record(upload.data_dir, uploaded_ledger.Uploaded(
+        upload.session_id, upload.key, upload.zip.size, upload.zip.expected_sha256))
     upload.on_progress(ProgressMeter(upload.zip.size, already=upload.zip.size).snapshot())
     return state
 
@@ -788,8 +791,9 @@ def _already_in_bucket(upload: _Upload, zip_file: ZipFile, key: str) -> UploadSt
     """The state `done` when the object is already there with this zip's size and SHA-256 (an
     upload whose upload-state.json was lost or damaged afterwards); None to upload.
 
-    One HeadObject before a fresh upload. A 403/404 (no object, or no permission to read it)
-    means "upload it"; other errors are raised as for any request.
+    Asked only when uploaded.jsonl records an upload of this very zip, so a first upload costs
+    no extra request. A 403/404 (no object, or no permission to read it) means "upload it";
+    other errors are raised as for any request.
     """
     try:
         head = upload.client.head_object(Bucket=upload.bucket, Key=key)
@@ -914,9 +918,12 @@ def _upload(data_dir: Path, paths: SessionPaths, config: UploadConfig, store: Up
         # Only for a state that has never named a key (new, or recreated after upload-state.json
         # was lost): after a failed verification the object there is the bad one.
         if not resuming and (state is None or not state.s3_key):
-            done = _already_in_bucket(upload, zip_file, key)
-            if done is not None:
-                return done
+            before = uploaded_ledger.find(data_dir, session_id)
+            if before is not None and (before.size, before.zip_sha256) == \
+                    (zip_file.size, zip_file.expected_sha256):
+                done = _already_in_bucket(upload, zip_file, before.s3_key)
+                if done is not None:
+                    return done
         return upload.run(zip_file, key, state)
     finally:
         zip_file.file.close()

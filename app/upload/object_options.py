@@ -105,6 +105,12 @@ def object_args(config: UploadConfig) -> dict[str, str]:
     return args
 
 
+def needs_head(config: UploadConfig) -> bool:
+    """Whether verification must ask HeadObject even when the write's answer proves the bytes:
+    only HeadObject shows the storage class and encryption the object got."""
+    return bool(config.storage_class or config.server_side_encryption)
+
+
 def head_mismatches(config: UploadConfig, head: dict[str, Any]) -> list[str]:
     """What HeadObject shows was not applied: the storage class and the encryption (and its
     key, when given as a key id or ARN). Tags and ACLs are not in HeadObject's answer."""
