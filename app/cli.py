@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "upload": ("app.commands.upload", "queue sessions for upload; --wait runs until they finish"),
     "retry": ("app.commands.retry", "retry a failed upload"),
     "cancel": ("app.commands.cancel", "cancel a pending or running upload"),
+    "rename": ("app.commands.rename", "set a session's title (and note)"),
     "queue": ("app.commands.queue", "restore the upload queue from disk and run it"),
     "view": ("app.commands.view", "watch a session: its video with the action timeline"),
     "link": ("app.commands.link", "print a share link (presigned URL) to an uploaded session"),

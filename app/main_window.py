@@ -9,6 +9,7 @@ test's data dir never touches the real home folder.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Callable
@@ -44,6 +45,14 @@ from app.format import human_rate, human_size
 from app.models import SessionListItem
 from app.recorder.monitors import Monitor, list_monitors
 from app.recorder.options import RecordingOptions, options_from_stored
+from app.session_texts import (
+    KEEP,
+    MAX_TITLE_CHARS,
+    Keep,
+    TextProblem,
+    clean_title,
+    set_session_texts,
+)
 from app.sessions import (
     InvalidSessionId,
     delete_session_folder,
@@ -52,7 +61,7 @@ from app.sessions import (
     session_paths,
 )
 from app.widgets.background import run_in_background
-from app.widgets.card_state import card_buttons
+from app.widgets.card_state import bulk_targets, card_buttons
 from app.widgets.hotkey import DEFAULT_HOTKEY, GlobalHotkey
 from app.widgets.icons import icon
 from app.widgets.record_bar import RecordBar
@@ -61,11 +70,22 @@ from app.widgets.recording_controller import RecordingController
 from app.widgets.recording_options import RecordingOptionsPanel
 from app.widgets.session_list import FILTERS, SessionListView
 from app.widgets.session_model import SessionListModel
+from app.widgets.session_texts_dialog import SessionTextsDialog
 from app.widgets.session_viewer import SessionViewer
 from app.widgets.thumbnails import ThumbnailCache
 from app.widgets.tray import Tray
 
 log = logging.getLogger(__name__)
+
+# action -> (what the status bar says while it runs, what it says when done)
+BULK_VERBS: dict[str, tuple[str, str]] = {
+    "upload": ("Queueing", "queued for upload"), "retry": ("Retrying", "queued again"),
+    "cancel": ("Cancelling", "cancelled"), "delete": ("Deleting", "deleted"),
+}
+
+
+def _sessions(count: int) -> str:
+    return f"{count} session{'s' if count != 1 else ''}"
 
 View = Literal["recording", "sessions", "settings"]
 VIEWS: tuple[View, ...] = ("recording", "sessions", "settings")
@@ -92,6 +112,13 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(icon("app"))
         self.queue: Any = None
         self.really_quit = False
+        self.texts_dialog: SessionTextsDialog | None = None
+        # Title/note edits of sessions this window is still recording or exporting: written
+        # once the export is done (the recorder owns the meta until then).
+        self._texts_after_export: dict[str, tuple[str | Keep | None, str | Keep | None]] = {}
+        self._own_busy_sessions: set[str] = set()
+        # Sessions queued by auto upload whose card says so until their upload starts.
+        self._auto_queued: set[str] = set()
         # Tests replace these two to answer dialogs without a person.
         self.ask_close: Callable[[str], CloseChoice] = self._ask_close
         self.confirm: Callable[[str, str], bool] = self._confirm
@@ -145,6 +172,7 @@ class MainWindow(QMainWindow):
 
         # --- wiring -------------------------------------------------------------------------
         self.session_view.actionRequested.connect(self.on_card_action)
+        self.session_view.bulkActionRequested.connect(self.on_bulk_action)
         self.record_bar.recordRequested.connect(self.start_recording)
         self.options_panel.changed.connect(self._recording_options_changed)
         self.recorder.previewReady.connect(self.preview.show_preview)
@@ -154,6 +182,7 @@ class MainWindow(QMainWindow):
         self.recorder.stateChanged.connect(self._recording_state)
         self.recorder.statsChanged.connect(self.record_bar.set_stats)
         self.recorder.healthChanged.connect(self.record_bar.set_health)
+        self.recorder.sessionStarted.connect(self._session_started)
         self.recorder.sessionStopped.connect(self._session_stopped)
         self.recorder.exportFinished.connect(self._session_exported)
         self.model.summaryChanged.connect(self._update_upload_summary)
@@ -174,6 +203,16 @@ class MainWindow(QMainWindow):
         page = QWidget(self)
         layout = QVBoxLayout(page)
         layout.addWidget(self.record_bar)
+        title_row = QHBoxLayout()
+        self.next_title_edit = QLineEdit(page)
+        self.next_title_edit.setMaxLength(MAX_TITLE_CHARS)
+        self.next_title_edit.setPlaceholderText("optional; can be changed later on the session's card")
+        self.next_title_edit.setAccessibleName("Title of this recording")
+        title_label = QLabel("&Title of this recording:", page)
+        title_label.setBuddy(self.next_title_edit)
+        title_row.addWidget(title_label)
+        title_row.addWidget(self.next_title_edit, 1)
+        layout.addLayout(title_row)
         self.options_panel = RecordingOptionsPanel(page)
         self.preview = RecordPreview(page)
         middle = QHBoxLayout()
@@ -282,6 +321,8 @@ class MainWindow(QMainWindow):
                 self.open_folder(session_paths(self.data_dir, session_id).root)
             except InvalidSessionId as exc:
                 self.statusBar().showMessage(str(exc), 8000)
+        elif action == "edit":
+            self.edit_texts(item)
         elif action == "delete":
             self.delete_session(item)
         elif action == "play":
@@ -296,6 +337,197 @@ class MainWindow(QMainWindow):
             self.queue.retry(session_id)
         elif action == "cancel":
             self.queue.cancel(session_id)
+
+    # --- titles and notes ---------------------------------------------------------------------
+    def edit_texts(self, item: SessionListItem) -> SessionTextsDialog:
+        """Open the title and note editor of one session (window-modal, not blocking)."""
+        if self.texts_dialog is not None:
+            self.texts_dialog.close()
+        pending = self._texts_after_export.get(item.session_id)
+        if pending is not None:  # show what will be written, not the meta on disk
+            title, note = pending
+            item = dataclasses.replace(item, title=item.title if isinstance(title, Keep) else title,
+                                       note=item.note if isinstance(note, Keep) else note)
+        dialog = SessionTextsDialog(item, self)
+        dialog.textsChosen.connect(self.save_texts)
+        dialog.finished.connect(lambda _result: setattr(self, "texts_dialog", None))
+        self.texts_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def save_texts(self, session_id: str, title: str | Keep | None, note: str | Keep | None) -> None:
+        """Write a title and note off the GUI thread; kept until the export for a session
+        this window is still recording or exporting."""
+        if session_id in self._own_busy_sessions:
+            old_title, old_note = self._texts_after_export.get(session_id, (KEEP, KEEP))
+            self._texts_after_export[session_id] = (
+                old_title if isinstance(title, Keep) else title,
+                old_note if isinstance(note, Keep) else note)
+            self.statusBar().showMessage(
+                "The title is written into the session as soon as it is saved.", 5000)
+            return
+        self._write_texts(session_id, title, note)
+
+    def _write_texts(self, session_id: str, title: str | Keep | None, note: str | Keep | None,
+                     then: Callable[[], None] | None = None) -> None:
+        data_dir = self.data_dir
+
+        def done(_meta: object) -> None:
+            self.refresh_session(session_id)
+            if then is not None:
+                then()
+
+        def failed(exc: BaseException) -> None:
+            sentence = str(exc) if isinstance(exc, ValueError | RuntimeError) else \
+                f"The title could not be saved ({getattr(exc, 'strerror', None) or exc})."
+            self.statusBar().showMessage(sentence, 8000)
+            if then is not None:
+                then()
+
+        run_in_background(lambda: set_session_texts(data_dir, session_id, title=title, note=note),
+                          done, failed, "sessionrec-save-title")
+
+    # --- bulk actions --------------------------------------------------------------------------
+    def on_bulk_action(self, session_ids: list[str], action: str) -> None:
+        """Upload/Retry/Cancel/Delete every listed session whose card allows it."""
+        items = [i for i in (self.model.item(s) for s in session_ids) if i is not None]
+        targets = bulk_targets(items, action, self.model.config_valid)  # type: ignore[arg-type]
+        verb = BULK_VERBS.get(action)
+        if verb is None:
+            return
+        if not targets:
+            text = (f"This session cannot be {verb[1]} now." if len(items) == 1 else
+                    f"None of these {len(items)} sessions can be {verb[1]} now.")
+            self.statusBar().showMessage(text, 6000)
+            return
+        if action == "delete":
+            self.delete_sessions([i for i in items if i.session_id in set(targets)])
+            return
+        if self.queue is None:
+            self.statusBar().showMessage("The upload queue is not running.", 5000)
+            return
+        op = {"upload": "enqueue", "retry": "retry", "cancel": "cancel"}[action]
+        self.statusBar().showMessage(f"{verb[0]} {_sessions(len(targets))}…", 3000)
+        self._queue_many(op, targets, lambda refusals: self._bulk_done(verb, targets, refusals))
+
+    def _queue_many(self, op: str, session_ids: list[str],
+                    then: Callable[[dict[str, str]], None]) -> None:
+        """queue.enqueue/retry/cancel for many sessions without blocking the window;
+        `then(refusals)` runs on the GUI thread."""
+        send_many = getattr(self.queue, "send_many", None)
+        if send_many is not None:  # another process owns the queue: one hand-off per 50
+            send_many(op, session_ids, then)
+            return
+        queue = self.queue
+
+        def work() -> dict[str, str]:
+            # The queue's checks read each session's files: off the GUI thread for many.
+            refusals: dict[str, str] = {}
+            for session_id in session_ids:
+                refusal = getattr(queue, op)(session_id)
+                if refusal:
+                    refusals[session_id] = refusal
+            return refusals
+
+        run_in_background(work, then, name="sessionrec-bulk")
+
+    # --- upload after Stop ----------------------------------------------------------------------
+    def auto_upload(self, session_ids: list[str], why: str) -> None:
+        """Queue sessions that were just exported (`why`: "after Stop" or "after recovery")
+        when the settings have autoUpload on; the card and a notification say so."""
+        if not session_ids:
+            return
+        data_dir = self.data_dir
+
+        def settings_say_yes() -> bool:
+            from app.upload.config import load_config
+
+            config = load_config(data_dir).value
+            return config is not None and config.auto_upload_on
+
+        def decided(on: bool) -> None:
+            if not on:
+                return
+            if self.queue is None:
+                self.statusBar().showMessage("Auto upload is on, but the upload queue is not running.",
+                                             8000)
+                return
+            for session_id in session_ids:
+                self._auto_queued.add(session_id)
+                self.model.set_note(session_id, f"Queued for upload automatically {why}")
+            self._queue_many("enqueue", session_ids,
+                             lambda refusals: self._auto_upload_done(session_ids, refusals, why))
+
+        run_in_background(settings_say_yes, decided, name="sessionrec-auto-upload")
+
+    def _auto_upload_done(self, session_ids: list[str], refusals: dict[str, str], why: str) -> None:
+        queued = [s for s in session_ids if s not in refusals]
+        for session_id, sentence in refusals.items():
+            self._auto_queued.discard(session_id)
+            self.model.set_note(session_id, None)
+            self.statusBar().showMessage(f"Session {session_id} was not queued for upload: {sentence}",
+                                         10_000)
+        if len(queued) == 1:
+            item = self.model.item(queued[0])
+            name = f"“{item.title}”" if item is not None and item.title else f"Session {queued[0]}"
+            self.tray.notify("Uploading automatically", f"{name} is queued for upload {why}.")
+            self.last_session_label.setText(f"{name} is saved and queued for upload (auto upload is on).")
+        elif queued:
+            self.tray.notify("Uploading automatically",
+                             f"{_sessions(len(queued))} are queued for upload {why}.")
+        for session_id in queued:
+            self.refresh_session(session_id)
+
+    def _bulk_done(self, verb: tuple[str, str], targets: list[str], refusals: dict[str, str]) -> None:
+        done = len(targets) - len(refusals)
+        text = f"{_sessions(done)} {verb[1]}."
+        if refusals:
+            text += f" {len(refusals)} could not be: {next(iter(refusals.values()))}"
+        self.statusBar().showMessage(text, 10_000)
+        for session_id in targets:
+            self.refresh_session(session_id)
+
+    def delete_sessions(self, items: list[SessionListItem]) -> None:
+        """Delete several sessions after one confirmation (two when some never reached the bucket)."""
+        if len(items) == 1:
+            self.delete_session(items[0])
+            return
+        if not self.confirm("Delete sessions?",
+                            f"Delete {len(items)} sessions and all their files from this computer?"):
+            return
+        unsent = [i for i in items if i.upload_status != "done"]
+        if unsent and not self.confirm(
+                "Some sessions were never uploaded",
+                f"{len(unsent)} of these recordings have not reached the bucket. Once deleted they "
+                "are gone for good. Delete them anyway?"):
+            return
+        data_dir = self.data_dir
+        ids = [i.session_id for i in items]
+        for session_id in ids:
+            self.model.set_note(session_id, "Deleting…")
+
+        def work() -> dict[str, str]:
+            failures: dict[str, str] = {}
+            for session_id in ids:
+                try:
+                    delete_session_folder(data_dir, session_id)
+                except OSError as exc:
+                    failures[session_id] = exc.strerror or str(exc)
+            return failures
+
+        def done(failures: dict[str, str]) -> None:
+            for session_id in ids:
+                self.model.set_note(session_id, None)
+                if session_id in failures:
+                    self.refresh_session(session_id)
+                else:
+                    self.model.remove(session_id)
+            text = f"Deleted {_sessions(len(ids) - len(failures))}."
+            if failures:
+                text += f" {len(failures)} could not be deleted: {next(iter(failures.values()))}."
+            self.statusBar().showMessage(text, 10_000)
+
+        run_in_background(work, done, name="sessionrec-delete")
 
     def open_viewer(self, item: SessionListItem) -> SessionViewer | None:
         """Watch a session (one viewer window per session; a second request raises it)."""
@@ -383,6 +615,9 @@ class MainWindow(QMainWindow):
         queue.failed.connect(self._upload_failed)
 
     def _upload_status_changed(self, session_id: str, status: str) -> None:
+        if status != "pending" and session_id in self._auto_queued:
+            self._auto_queued.discard(session_id)
+            self.model.set_note(session_id, None)
         def notify(item: SessionListItem) -> None:
             if item.upload_status == "done" and status == "done":
                 self.tray.notify("Upload finished", f"Session {session_id} is in the bucket.")
@@ -466,7 +701,17 @@ class MainWindow(QMainWindow):
         self.options_panel.set_locked(state != "idle")
         self.preview.set_live(state in ("recording", "paused"))
 
+    def _session_started(self, session_id: str) -> None:
+        self._own_busy_sessions.add(session_id)
+
     def _session_stopped(self, session_id: str) -> None:
+        typed = self.next_title_edit.text()
+        if typed.strip():
+            try:
+                self.save_texts(session_id, clean_title(typed), KEEP)
+            except TextProblem as exc:
+                self.statusBar().showMessage(f"The title was not used: {exc}", 8000)
+        self.next_title_edit.clear()
         self.refresh_session(session_id)
         self.model.set_note(session_id, "Exporting the zip…")
         self.last_session_label.setText(f"Session {session_id} stopped; exporting the zip…")
@@ -476,6 +721,19 @@ class MainWindow(QMainWindow):
 
     def _session_exported(self, session_id: str, error: object) -> None:
         self.model.set_note(session_id, None)
+        self._own_busy_sessions.discard(session_id)
+        texts = self._texts_after_export.pop(session_id, None)
+        if not error:
+            # The title goes in first, so the object's metadata carries it.
+            def queue_it() -> None:
+                self.auto_upload([session_id], "after Stop")
+
+            if texts is not None:
+                self._write_texts(session_id, *texts, then=queue_it)
+            else:
+                queue_it()
+        elif texts is not None:
+            self._write_texts(session_id, *texts)
         self.refresh_session(session_id)
         if error:
             self.last_session_label.setText(f"Session {session_id} could not be exported: {error}")
@@ -484,6 +742,13 @@ class MainWindow(QMainWindow):
             self.last_session_label.setText(f"Session {session_id} is ready to upload.")
 
     # --- hotkey -----------------------------------------------------------------------------
+    def register_saved_hotkey(self) -> None:
+        """Listen for the hotkey saved in gui-settings.ini (called once the window is up, after
+        pynput is loaded off the GUI thread), so it works without pressing Apply again."""
+        saved = self.hotkey_edit.text().strip()
+        if saved and not self.hotkey.active:
+            self.set_hotkey(saved)
+
     def set_hotkey(self, spec: str) -> None:
         problem = self.hotkey.set_hotkey(spec)
         self.settings.setValue("hotkey", spec.strip())

@@ -68,6 +68,9 @@ class SessionMeta(JsonRecord):
     pauses: list[PauseSpan] = field(default_factory=list)
     # One sentence when the recording stopped on an error (disk full, capture stalled).
     error: str | None = None
+    # Set by the person (card, `rename`, `record --title`); see app/session_texts.py.
+    title: str | None = None
+    note: str | None = None
 
     def __post_init__(self) -> None:
         _check_schema_version(self.schema_version, "session-meta")
@@ -158,6 +161,8 @@ class SessionListItem(JsonRecord):
     # The session folder holds a (non-empty) video file: the card offers Play.
     has_video: bool = False
     s3_key: str | None = None
+    title: str | None = None
+    note: str | None = None
     # The state records a multipart upload the bucket still holds (a failed session keeps it
     # so that Retry resumes it; Cancel aborts it).
     multipart_upload_open: bool = False

@@ -374,6 +374,8 @@ def _read_list_item(paths: SessionPaths) -> SessionListItem:
         has_local_files=has_local,
         has_video=has_video,
         s3_key=state.s3_key if state else None,
+        title=meta.title if meta else None,
+        note=meta.note if meta else None,
         multipart_upload_open=bool(state is not None and state.multipart is not None),
         damaged=bool(problems),
         damaged_reason="; ".join(problems) if problems else None,

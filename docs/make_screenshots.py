@@ -6,6 +6,7 @@ from the X server with QScreen.grabWindow):
 - docs/screenshot-recording.png  the recording view while recording the second of two monitors
 - docs/screenshot-viewer.png     the session viewer on that recording, at a click (its marker
                                  on the video, its row highlighted in the timeline)
+- docs/screenshot-search.png     titled sessions, a search and three cards selected for a bulk action
 
     python docs/make_screenshots.py
 """
@@ -87,9 +88,59 @@ def sessions_in_every_state(data_dir: Path) -> dict[str, str]:
                                           file_size=failed_zip.st_size,
                                           file_mtime_ns=failed_zip.st_mtime_ns))
     store.update(ids["done"], s3_key=f"sessions/workstation-7/{ids['done']}.zip")
+    from app.session_texts import set_session_texts
+
+    titles = {"uploading": ("Checkout fails with a saved card", "Ticket 4711 · customer ana@example.com"),
+              "pending": ("Onboarding walkthrough, new admin", None),
+              "not_uploaded": ("Export to CSV hangs at 99 %", "Reproduced twice; third try worked"),
+              "done": ("Weekly QA run — release 2.4", None)}
+    for state, (title, note) in titles.items():
+        set_session_texts(data_dir, ids[state], title=title, note=note)
     session_paths(data_dir, ids["damaged"]).meta.write_text('{"sessionId": truncated')
     add_pictures(data_dir, [ids[k] for k in ("uploading", "pending", "not_uploaded", "failed", "done")])
     return ids
+
+
+def search_and_select(app: object, window: object, data_dir: Path) -> None:
+    """More titled sessions, failed after an outage; search 'checkout', select three failed ones."""
+    from PySide6.QtCore import QItemSelectionModel
+
+    from app.session_texts import set_session_texts
+    from app.sessions import list_sessions
+    from app.upload.state_store import UploadStateStore
+    from tests.factories import make_session
+
+    now = int(time.time() * 1000)
+    store = UploadStateStore(data_dir)
+    cases = [("Checkout: coupon field ignores Enter", "failed", "Ticket 4790"),
+             ("Checkout total wrong after currency switch", "failed", None),
+             ("Search results flicker on scroll", "done", None),
+             ("Checkout button stays disabled on Safari", "failed", "Customer: Acme GmbH"),
+             ("Checkout works again after cache clear", "done", None),
+             ("Invoice PDF has the wrong address", "not_uploaded", None)]
+    added = []
+    for n, (title, status, note) in enumerate(cases):
+        sid = make_session(data_dir, now - (30 + n * 7) * 60_000, status=status,
+                           zip_bytes=500_000 + n * 90_000, actions=40 + n * 13)
+        set_session_texts(data_dir, sid, title=title, note=note)
+        added.append(sid)
+        if status == "failed":
+            store.update(sid, last_error="The network is unreachable.", retry_count=10)
+    add_pictures(data_dir, added)
+    window.model.set_items(list_sessions(data_dir))  # type: ignore[attr-defined]
+    view = window.session_view  # type: ignore[attr-defined]
+    view.set_search("checkout")
+    pump(app, 0.3)
+    selection = view.list.selectionModel()
+    selection.clearSelection()
+    flag = QItemSelectionModel.SelectionFlag
+    for row in range(view.proxy.rowCount()):
+        index = view.proxy.index(row, 0)
+        item = index.data(0x0100 + 1)
+        if item.upload_status == "failed":
+            selection.select(index, flag.Select | flag.Rows)
+            selection.setCurrentIndex(index, flag.NoUpdate)
+    pump(app, 3.0)  # the new cards' pictures are made off the GUI thread
 
 
 def demo_application() -> object:
@@ -219,6 +270,9 @@ def run() -> None:
         services.stop()
         return
 
+    search_and_select(app, window, data_dir)
+    grab(window, "screenshot-search.png")
+
     window.show_view("settings")
     panel = services.panel
     panel.bucket.setText("Team_Sessions")
@@ -232,6 +286,7 @@ def run() -> None:
         pump(app, 0.05)
     window.set_recording_options(dataclasses.replace(window.options_panel.options(), monitor="2"))
     pump(app, 0.5)
+    window.next_title_edit.setText("Printer offline since the update")
     window.start_recording()
     while window.recorder.state != "recording":
         pump(app, 0.05)

@@ -89,6 +89,10 @@ def _parse_value(key: str, raw: str) -> Any:
     optional = "None" in hint
     if raw == "" and optional:
         return None
+    if hint.startswith("dict"):
+        from app.upload.object_options import parse_tags
+
+        return parse_tags(raw)
     if hint.startswith("int"):
         return _whole_number(raw)
     if hint.startswith("float"):
@@ -185,7 +189,9 @@ def _set(ctx: CommandContext, assignments: list[str]) -> int:
             return fail(_not_a_setting(index, key, fields), EXIT_USAGE)
         try:
             changes[fields[key].name] = _parse_value(key, raw)
-        except ValueError:
+        except ValueError as exc:
+            if str(fields[key].type).startswith("dict"):
+                return fail(f"{key}: {exc}", EXIT_USAGE)
             return fail(f"{key} needs {_type_words(fields[key])}.", EXIT_USAGE)
     loaded = load_config(ctx.data_dir)
     if loaded.problem:
@@ -248,7 +254,7 @@ def _type_words(field: dataclasses.Field[Any]) -> str:
 
 
 def _test(ctx: CommandContext) -> int:
-    from app.upload.config import load_config
+    from app.upload.config import auto_upload_after_test, load_config, save_config
     from app.upload.connection import lifecycle_sentence, test_connection
 
     loaded = load_config(ctx.data_dir)
@@ -260,4 +266,9 @@ def _test(ctx: CommandContext) -> int:
         return fail(problem, EXIT_FAILED)
     print(f"OK: the bucket '{loaded.value.bucket}' can be reached and written to.")
     print(lifecycle_sentence(ctx.data_dir, loaded.value))
+    turned_on = auto_upload_after_test(loaded.value)
+    if turned_on is not None:
+        save_config(ctx.data_dir, turned_on)
+        print("Auto upload is on: each recording is queued for upload as soon as it is saved "
+              "(`sessionrec config set autoUpload=false` turns it off).")
     return EXIT_OK

@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="monitor number, or 'all' for the whole virtual desktop")
     parser.add_argument("--max-width", type=int, default=None, metavar="PX",
                         help="scale the video down to at most this width")
+    parser.add_argument("--title", default=None, metavar="TEXT",
+                        help="a title for the session (at most 200 characters)")
 
 
 def _say(text: str) -> None:
@@ -33,11 +35,17 @@ def _say(text: str) -> None:
 
 
 def run_recovery(data_dir: Path) -> None:
-    """Finalize and export interrupted sessions; tells stderr what it did."""
+    """Finalize and export interrupted sessions (queued for upload when autoUpload is on);
+    tells stderr what it did."""
+    from app.commands.bulk import auto_upload
     from app.recorder.recovery import recover_interrupted
 
+    exported = []
     for result in recover_interrupted(data_dir):
         _say(f"session {result.session_id}: {result.sentence}")
+        if result.exported:
+            exported.append(result.session_id)
+    auto_upload(data_dir, exported, _say)
 
 
 # Documented bounds of the command line (README, docs/FORMATS.md).
@@ -62,6 +70,13 @@ def _validate(args: argparse.Namespace) -> str | None:
         return f"--monitor must be a monitor number (1 to {MAX_MONITOR}) or 'all'."
     if args.max_width is not None and not 16 <= args.max_width <= MAX_WIDTH_PX:
         return f"--max-width must be between 16 and {MAX_WIDTH_PX} pixels."
+    if args.title is not None:
+        from app.session_texts import TextProblem, clean_title
+
+        try:
+            clean_title(args.title)
+        except TextProblem as exc:
+            return f"--title: {exc}"
     return None
 
 
@@ -72,6 +87,7 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from app.logs import setup_logging
     from app.recorder.archive import ExportError
     from app.recorder.session_recorder import RecorderError, RecorderSettings, SessionRecorder
+    from app.session_texts import clean_title
 
     # Log records (a writer's traceback on a full disk, the recorder's own error line) go to the
     # log file; stderr gets each sentence once, from here.
@@ -80,6 +96,7 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     settings = RecorderSettings(
         fps=args.fps, screenshot_every_s=args.screenshot_every, mask_keys=args.mask_keys,
         monitor="all" if args.monitor == "all" else int(args.monitor), max_width=args.max_width,
+        title=clean_title(args.title) if args.title is not None else None,
     )
     stop = threading.Event()
 
@@ -115,12 +132,19 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
         code = EXIT_OK
         if meta.error:
             code = fail(meta.error, EXIT_FAILED)
+        exported = False
         try:
             meta = recorder.export()
+            exported = True
             _say(f"exported {recorder.paths.zip if recorder.paths else 'session.zip'} "
                  f"({(meta.file_size_bytes or 0) / 1e6:.1f} MB)")
         except ExportError as exc:
             code = fail(str(exc), EXIT_FAILED)
+        recorder.close()  # the session lock goes before the upload queue may read the zip
+        if exported:
+            from app.commands.bulk import auto_upload
+
+            auto_upload(ctx.data_dir, [session_id], _say)
         print(session_id, flush=True)
         return code
     finally:

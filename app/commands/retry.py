@@ -1,7 +1,9 @@
-"""`sessionrec retry ID`: a failed upload goes back to pending with its retry count reset.
+"""`sessionrec retry ID | --all-failed`: failed uploads go back to pending with their retry
+count reset.
 
 Handed to the process that owns the queue when there is one; otherwise written to disk for
-the next owner (`sessionrec queue --wait` or the app)."""
+the next owner (`sessionrec queue --wait` or the app). `--all-failed` takes every session
+whose upload failed and that can be retried (exported, not damaged)."""
 
 from __future__ import annotations
 
@@ -11,10 +13,32 @@ from app.commands.context import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandContex
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("session_id", metavar="ID")
+    parser.add_argument("session_id", metavar="ID", nargs="?", default=None)
+    parser.add_argument("--all-failed", action="store_true",
+                        help="retry every failed upload that can be retried")
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
+    if args.all_failed:
+        if args.session_id is not None:
+            return fail("Give a session id or --all-failed, not both.", EXIT_USAGE)
+        return run_all_failed(ctx)
+    if args.session_id is None:
+        return fail("Give the id of the session to retry, or --all-failed.", EXIT_USAGE)
+    return run_one(args, ctx)
+
+
+def run_all_failed(ctx: CommandContext) -> int:
+    from app.commands.bulk import all_with_status, apply_to_many
+
+    ids = all_with_status(ctx.data_dir, "failed")
+    if not ids:
+        print("No failed uploads to retry.")
+        return EXIT_OK
+    return apply_to_many(ctx.data_dir, "retry", ids)
+
+
+def run_one(args: argparse.Namespace, ctx: CommandContext) -> int:
     from app.commands import queue_support as qs
     from app.commands.upload import QUEUED_HINT
     from app.logs import setup_logging

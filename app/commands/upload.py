@@ -1,4 +1,5 @@
-"""`sessionrec upload ID... [--wait]`: put sessions in the upload queue (DESIGN §7).
+"""`sessionrec upload ID... | --all-not-uploaded [--wait]`: put sessions in the upload queue
+(DESIGN §7). `--all-not-uploaded` takes every exported, undamaged session never queued.
 
 - Another process owns the queue (the window, a `queue --wait`): the ids are handed to it;
   with --wait this process then follows their state files until they end.
@@ -25,7 +26,9 @@ QUEUED_HINT = "queued; run `sessionrec queue --wait` or open the app to upload"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("session_ids", nargs="+", metavar="ID")
+    parser.add_argument("session_ids", nargs="*", metavar="ID")
+    parser.add_argument("--all-not-uploaded", action="store_true",
+                        help="every exported session that was never uploaded")
     parser.add_argument("--wait", action="store_true", help="run the queue until these finish")
 
 
@@ -43,7 +46,21 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
         warm_up_in_background()
     setup_logging(ctx.data_dir)
     data_dir = ctx.data_dir
-    ids = list(dict.fromkeys(args.session_ids))
+    if args.all_not_uploaded and args.session_ids:
+        return fail("Give session ids or --all-not-uploaded, not both.", EXIT_USAGE)
+    if args.all_not_uploaded:
+        from app.commands.bulk import all_with_status, apply_to_many
+
+        ids = all_with_status(data_dir, "not_uploaded")
+        if not ids:
+            print("Every exported session is uploaded or queued already.")
+            return EXIT_OK
+        if not args.wait:
+            return apply_to_many(data_dir, "upload", ids)
+    else:
+        ids = list(dict.fromkeys(args.session_ids))
+    if not ids:
+        return fail("Give the ids of the sessions to upload, or --all-not-uploaded.", EXIT_USAGE)
     store = UploadStateStore(data_dir)
     out = qs.ProgressPrinter(sys.stdout)
 

@@ -86,6 +86,7 @@ class RecorderSettings:
     monitor: int | str = 1
     max_width: int | None = None
     capture_input: bool = True
+    title: str | None = None  # already checked (app/session_texts.clean_title)
     keyframe_interval_s: float = KEYFRAME_INTERVAL_S
 
 
@@ -178,7 +179,8 @@ class SessionRecorder:
         self.meta = SessionMeta(
             session_id=session_id, created_at=self.clock.created_at_ms, app_version=__version__,
             fps=float(self.settings.fps), screen=region, video_ref=VIDEO_FILE,
-            mask_keys=self.settings.mask_keys, monitor=monitor.key, monitor_name=monitor.name,
+            mask_keys=self.settings.mask_keys, title=self.settings.title,
+            monitor=monitor.key, monitor_name=monitor.name,
             screenshot_every_sec=float(self.settings.screenshot_every_s),
         )
         try:

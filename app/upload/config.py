@@ -8,6 +8,7 @@ each next to its field.
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import ipaddress
 import logging
@@ -25,6 +26,7 @@ from app.jsonfile import Loaded, read_json, write_json_atomic
 from app.jsonrecord import JsonRecord, to_camel
 from app.paths import config_path
 from app.upload.backoff import MAX_BASE_SEC, MAX_CAP_SEC, MIN_BASE_SEC, MIN_CAP_SEC
+from app.upload.object_options import option_problems
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +104,19 @@ class UploadConfig(JsonRecord):
     # Socket timeouts of each S3 request; a stalled part fails after read_timeout_sec.
     connect_timeout_sec: float = 10.0
     read_timeout_sec: float = 60.0
+    # Queue each session as soon as it is exported. None = never chosen: it turns on by itself
+    # once a connection test passes (`auto_upload_after_test`).
+    auto_upload: bool | None = None
+    # What a bucket policy may require of each object (object_options.py); None = not sent.
+    storage_class: str | None = None
+    server_side_encryption: str | None = None
+    sse_kms_key_id: str | None = None
+    object_tags: dict[str, str] | None = None
+    acl: str | None = None
+
+    @property
+    def auto_upload_on(self) -> bool:
+        return self.auto_upload is True
 
 
 _ATTRS = {to_camel(f.name): f.name for f in fields(UploadConfig)}
@@ -271,7 +286,16 @@ def validate_config(config: UploadConfig) -> dict[str, str]:
     if "backoffCapSec" not in problems and "backoffBaseSec" not in problems \
             and config.backoff_cap_sec < config.backoff_base_sec:
         problems["backoffCapSec"] = "The longest retry delay must not be shorter than the first."
+    problems.update(option_problems(config))
     return problems
+
+
+def auto_upload_after_test(config: UploadConfig) -> UploadConfig | None:
+    """The config with auto upload on, when a passed connection test should turn it on (it
+    was never chosen either way); None when nothing changes."""
+    if config.auto_upload is not None:
+        return None
+    return dataclasses.replace(config, auto_upload=True)
 
 
 def _key_safe(text: str) -> str:

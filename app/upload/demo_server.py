@@ -59,6 +59,8 @@ class DemoS3Server:
         values: dict[str, Any] = dict(base.__dict__) if base else {}
         values.update(bucket=self.bucket, region=DEMO_REGION, endpoint_url=self.endpoint_url,
                       access_key_id=DEMO_ACCESS_KEY, profile=None)
+        if values.get("auto_upload") is None:  # this server works: it just made the bucket
+            values["auto_upload"] = True
         config = UploadConfig(**values)
         save_config(data_dir, config)
         # moto accepts any secret; a random one keeps the file from looking like a real key.

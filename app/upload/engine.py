@@ -36,12 +36,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app import __version__, session_files
+from app import session_files
 from app.models import MultipartState, UploadedPart, UploadState
-from app.sessions import ZIP_FILE, InvalidSessionId, SessionPaths, session_paths
+from app.sessions import ZIP_FILE, InvalidSessionId, SessionPaths, load_meta, session_paths
+from app.upload import uploaded_ledger
 from app.upload.config import UploadConfig, object_key, part_size_for, workers_for
 from app.upload.credentials import make_s3_client
 from app.upload.errors import SESSION_REMOVED_SENTENCE, ErrorKind, UploadCancelled, UploadError
+from app.upload.object_meta import object_metadata
+from app.upload.object_options import head_mismatches, needs_head, object_args
 from app.upload.part_reader import (
     BandwidthLimiter,
     ReaderStopped,
@@ -565,7 +568,8 @@ class _MultipartUpload(_Upload):
         # The hash the recorder wrote: the upload is completed only if the file has it.
         args: dict[str, Any] = {
             "Bucket": self.bucket, "Key": self.key, "ContentType": CONTENT_TYPE,
-            "Metadata": _metadata(self.session_id, self.zip.expected_sha256),
+            "Metadata": _metadata(self.data_dir, self.session_id, self.zip.expected_sha256),
+            **object_args(self.config),
         }
         if self.algorithm:
             args["ChecksumAlgorithm"] = self.algorithm
@@ -673,8 +677,10 @@ def part_raw(checksum: str | None) -> bytes | None:
     return base64.b64decode(checksum) if checksum else None
 
 
-def _metadata(session_id: str, sha256: str) -> dict[str, str]:
-    return {"session-id": session_id, "zip-sha256": sha256, "app-version": __version__}
+def _metadata(data_dir: Path, session_id: str, sha256: str) -> dict[str, str]:
+    """The object's metadata (object_meta.py) from the session's meta as it is now."""
+    meta = load_meta(session_paths(data_dir, session_id)).value
+    return object_metadata(session_id, sha256, meta)
 
 
 def _is_reader_stop(exc: BaseException) -> bool:
@@ -731,7 +737,7 @@ def _verify_object(upload: _MultipartUpload | _SingleUpload, expected_checksum: 
                    proven: str | None = None) -> UploadState:
     """HeadObject: size, checksum (where returned), ETag (where it is an MD5), metadata —
     unless the write's answer already `proven` the object is ours (one round trip less)."""
-    if proven:
+    if proven and not needs_head(upload.config):
         log.info("session %s: uploaded %s (%d bytes, %d parts), verified by the %s in the "
                  "server's answer", upload.session_id, upload.key, upload.zip.size,
                  multipart_parts, proven)
@@ -753,6 +759,14 @@ def _verify_object(upload: _MultipartUpload | _SingleUpload, expected_checksum: 
             problems.append("etag")
     if head.get("Metadata", {}).get("session-id") != upload.session_id:
         problems.append("metadata")
+    not_applied = head_mismatches(upload.config, head)
+    if not_applied and not problems:
+        # Sending it again would store it the same way: say what the bucket did instead.
+        upload.store.update(upload.session_id, multipart=None)
+        raise UploadError(ErrorKind.CONFIG,
+                          "The bucket stored the upload without the object options in the settings ("
+                          + "; ".join(not_applied) + "); check that the store supports them.",
+                          "verify: " + ", ".join(not_applied))
     if problems:
         # The stored object is wrong: forget the multipart upload so a retry starts over.
         upload.store.update(upload.session_id, multipart=None, bytes_uploaded=0)
@@ -767,7 +781,38 @@ def _verify_object(upload: _MultipartUpload | _SingleUpload, expected_checksum: 
 def _record_done(upload: _MultipartUpload | _SingleUpload) -> UploadState:
     state = upload.store.update(upload.session_id, multipart=None, bytes_uploaded=upload.zip.size,
                                 total_bytes=upload.zip.size, s3_key=upload.key)
+    uploaded_ledger.record(upload.data_dir, uploaded_ledger.Uploaded(
+        upload.session_id, upload.key, upload.zip.size, upload.zip.expected_sha256))
     upload.on_progress(ProgressMeter(upload.zip.size, already=upload.zip.size).snapshot())
+    return state
+
+
+def _already_in_bucket(upload: _Upload, zip_file: ZipFile, key: str) -> UploadState | None:
+    """The state `done` when the object is already there with this zip's size and SHA-256 (an
+    upload whose upload-state.json was lost or damaged afterwards); None to upload.
+
+    Asked only when uploaded.jsonl records an upload of this very zip, so a first upload costs
+    no extra request. A 403/404 (no object, or no permission to read it) means "upload it";
+    other errors are raised as for any request.
+    """
+    try:
+        head = upload.client.head_object(Bucket=upload.bucket, Key=key)
+    except Exception as exc:
+        response: Any = getattr(exc, "response", None) or {}
+        if response.get("ResponseMetadata", {}).get("HTTPStatusCode") in (400, 403, 404):
+            return None  # the upload itself says what is wrong, if anything
+        raise classify(exc, upload.bucket, "HeadObject") from exc
+    metadata = head.get("Metadata", {})
+    if int(head.get("ContentLength", -1)) != zip_file.size or \
+            metadata.get("session-id") != upload.session_id or not metadata.get("zip-sha256"):
+        return None
+    if metadata["zip-sha256"] != zip_file.expected_sha256:
+        return None
+    log.info("session %s: %s is already in the bucket with the same size and SHA-256; nothing "
+             "to send", upload.session_id, key)
+    state = upload.store.update(upload.session_id, multipart=None, bytes_uploaded=zip_file.size,
+                                total_bytes=zip_file.size, s3_key=key)
+    upload.on_progress(ProgressMeter(zip_file.size, already=zip_file.size).snapshot())
     return state
 
 
@@ -783,6 +828,7 @@ class _SingleUpload(_Upload):
         self.store.update(self.session_id, multipart=None, bytes_uploaded=0,
                           total_bytes=zip_file.size, s3_key=key)
         self.on_progress(ProgressMeter(zip_file.size).snapshot())
+        metadata = _metadata(self.data_dir, self.session_id, zip_file.expected_sha256)
         result: dict[str, str] = {}
 
         def job() -> None:
@@ -800,7 +846,7 @@ class _SingleUpload(_Upload):
                     answer = self.call(
                         "PutObject", self.client.put_object, Bucket=self.bucket, Key=key, Body=body,
                         ContentLength=zip_file.size, ContentType=CONTENT_TYPE,
-                        Metadata=_metadata(self.session_id, zip_file.expected_sha256),
+                        Metadata=metadata, **object_args(self.config),
                         **self.checksum_args(digest.checksum),
                     )
             result["checksum"] = digest.checksum or ""
@@ -869,6 +915,15 @@ def _upload(data_dir: Path, paths: SessionPaths, config: UploadConfig, store: Up
         )(data_dir, session_id, config, store, on_progress, cancel)
         upload.make_client()
         started.append(upload)
+        # Only for a state that has never named a key (new, or recreated after upload-state.json
+        # was lost): after a failed verification the object there is the bad one.
+        if not resuming and (state is None or not state.s3_key):
+            before = uploaded_ledger.find(data_dir, session_id)
+            if before is not None and (before.size, before.zip_sha256) == \
+                    (zip_file.size, zip_file.expected_sha256):
+                done = _already_in_bucket(upload, zip_file, before.s3_key)
+                if done is not None:
+                    return done
         return upload.run(zip_file, key, state)
     finally:
         zip_file.file.close()

@@ -151,3 +151,17 @@ def parse_answer(line: bytes) -> dict[str, str | None]:
     if not isinstance(results, dict):
         raise HandOffError(_MALFORMED)
     return {str(k): (v if isinstance(v, str) else None) for k, v in results.items()}
+
+
+# Ids per request: keeps each request and its answer (a sentence per id) well below
+# MAX_MESSAGE_BYTES, and each answer within the timeout when every id needs an abort.
+BATCH_IDS = 50
+
+
+def send_in_batches(data_dir: Path, op: str, ids: list[str],
+                    batch: int = BATCH_IDS) -> dict[str, str | None]:
+    """`send_request` for any number of ids, `batch` at a time; answers merged."""
+    answers: dict[str, str | None] = {}
+    for start in range(0, len(ids), batch):
+        answers.update(send_request(data_dir, op, ids[start:start + batch]))
+    return answers

@@ -69,7 +69,9 @@ def state_problem(store: UploadStateStore, session_id: str) -> tuple[str | None,
     try:
         state = store.get(session_id)
     except StateDamaged as exc:
-        return None, f"The upload state of session {session_id} cannot be read ({exc})."
+        return None, (f"The upload state of session {session_id} cannot be read ({exc}); move "
+                      "its upload-state.json away to upload it again (a copy already in the bucket "
+                      "is recognised and not sent twice).")
     return (state.status if state else None), None
 
 

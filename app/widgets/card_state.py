@@ -7,6 +7,7 @@ actions agree by construction.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -14,7 +15,8 @@ from typing import Literal
 from app.format import human_duration, human_rate, next_try_text
 from app.models import SessionListItem
 
-CardAction = Literal["upload", "retry", "cancel", "copy_link", "play", "open_folder", "delete"]
+CardAction = Literal["upload", "retry", "cancel", "copy_link", "play", "open_folder", "delete",
+                     "edit"]
 # Order in which buttons are laid out on the card (right to left: the first is rightmost).
 ACTION_ORDER: tuple[CardAction, ...] = ("upload", "retry", "cancel", "copy_link", "play",
                                         "open_folder", "delete")
@@ -26,6 +28,7 @@ ACTION_LABELS: dict[CardAction, str] = {
     "play": "Play",
     "open_folder": "Open folder",
     "delete": "Delete",
+    "edit": "Edit title and note…",
 }
 # Keyboard shortcut on the current card (the list view handles these keys; Enter also plays).
 ACTION_KEYS: dict[CardAction, str] = {
@@ -36,7 +39,11 @@ ACTION_KEYS: dict[CardAction, str] = {
     "play": "P",
     "open_folder": "O",
     "delete": "Del",
+    "edit": "F2",
 }
+
+_WORD = re.compile(r"\w+")
+_TERM = re.compile(r'"([^"]*)"?|(\S+)')
 
 BadgeColour = Literal["grey", "amber", "blue", "green", "red"]
 
@@ -61,6 +68,8 @@ class CardButtons:
     copy_link: bool = False
     copy_link_shown: bool = False
     copy_link_blocked_reason: str | None = None
+    # The pencil before the title (not one of the buttons in the row).
+    edit: bool = True
 
     def enabled(self, action: CardAction) -> bool:
         return bool(getattr(self, action))
@@ -127,7 +136,47 @@ def card_buttons(item: SessionListItem, config_valid: bool) -> CardButtons:
         copy_link=link_shown and link_reason is None,
         copy_link_shown=link_shown,
         copy_link_blocked_reason=link_reason,
+        edit=not item.damaged,
     )
+
+
+def allows(item: SessionListItem, action: CardAction, config_valid: bool) -> bool:
+    return card_buttons(item, config_valid).enabled(action)
+
+
+def bulk_targets(items: list[SessionListItem], action: CardAction, config_valid: bool) -> list[str]:
+    """The ids among `items` whose card allows `action` (what a bulk action acts on)."""
+    return [i.session_id for i in items if allows(i, action, config_valid)]
+
+
+def _words(text: str) -> str:
+    return " ".join(_WORD.findall(text.casefold()))
+
+
+def search_text(item: SessionListItem) -> str:
+    """What the search box matches: title, note, id and the date as the card shows it and as
+    ISO (local time), as case-folded words with single spaces, framed by spaces."""
+    parts = [item.title or "", item.note or "", item.session_id]
+    if item.created_at > 0:
+        local = time.localtime(item.created_at / 1000)
+        parts.append(time.strftime("%Y-%m-%d %H:%M:%S %a %d %b %Y %A %B", local))
+    return " " + " | ".join(_words(part) for part in parts) + " "
+
+
+def search_terms(query: str) -> list[str]:
+    """The query as terms that must all match (any field, any order). A term matches at the
+    start of a word ("check" finds "Checkout"); punctuation inside a term and words in
+    double quotes match as a phrase ("2026-01-27", an id, "27 Jan 2026")."""
+    terms = []
+    for quoted, bare in _TERM.findall(query):
+        words = _words(quoted or bare)
+        if words:
+            terms.append(" " + words)
+    return terms
+
+
+def matches(text: str, terms: list[str]) -> bool:
+    return all(term in text for term in terms)
 
 
 @dataclass(frozen=True)
@@ -177,7 +226,9 @@ def status_line(item: SessionListItem, now_ms: int | None = None) -> StatusLine:
     if status == "failed":
         text = item.last_upload_error or "The upload failed."
         if item.retry_count:
-            text += f" (after {item.retry_count} attempt{'s' if item.retry_count != 1 else ''})"
+            # Inside the sentence: "… unreachable (after 10 attempts)." not "…. (after …)".
+            text = (text.rstrip().rstrip(".")
+                    + f" (after {item.retry_count} attempt{'s' if item.retry_count != 1 else ''}).")
         if item.multipart_upload_open:
             text += " " + KEPT_UPLOAD_NOTE
         return StatusLine(text, "error")

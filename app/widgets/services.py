@@ -16,6 +16,7 @@ import os
 import select
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,14 +31,25 @@ from app.widgets.upload_config_panel import LoadedSettings, UploadConfigPanel
 log = logging.getLogger(__name__)
 
 
-def recover_and_clean(data_dir: Path) -> list[str]:
-    """Finish interrupted recordings and apply the cleanup policy; returns sentences to show."""
+@dataclass
+class StartReport:
+    """What start-up recovery and cleanup did: sentences to show, sessions newly exported."""
+
+    notes: list[str]
+    exported: list[str]
+
+
+def recover_and_clean(data_dir: Path) -> StartReport:
+    """Finish interrupted recordings and apply the cleanup policy."""
     notes: list[str] = []
+    exported: list[str] = []
     try:
         from app.recorder.recovery import recover_interrupted
 
         for result in recover_interrupted(data_dir):
             notes.append(f"Session {result.session_id}: {result.sentence}")
+            if result.exported:
+                exported.append(result.session_id)
     except Exception as exc:  # recovery must never keep the window from working
         log.exception("crash recovery failed")
         notes.append(f"Crash recovery could not finish: {exc}")
@@ -53,7 +65,7 @@ def recover_and_clean(data_dir: Path) -> list[str]:
                 notes.append(f"Removed the local files of {len(removed)} uploaded session(s).")
     except Exception:
         log.exception("cleanup failed")
-    return notes
+    return StartReport(notes, exported)
 
 
 def warm_up() -> None:
@@ -165,6 +177,22 @@ class RemoteQueue(QObject):
         run_in_background(work, lambda answer: self.answered.emit(session_id, answer),
                           name="sessionrec-handoff")
 
+    def send_many(self, op: str, session_ids: list[str],
+                  then: Callable[[dict[str, str]], None]) -> None:
+        """One hand-off request for many sessions; `then(refusals)` on the GUI thread."""
+        from app.upload.handoff import HandOffError, send_in_batches
+
+        wire_op = "upload" if op == "enqueue" else op
+
+        def work() -> dict[str, str]:
+            try:
+                answers = send_in_batches(self.data_dir, wire_op, session_ids)
+            except HandOffError as exc:
+                return dict.fromkeys(session_ids, str(exc))
+            return {sid: str(answer) for sid, answer in answers.items() if answer}
+
+        run_in_background(work, then, name="sessionrec-handoff")
+
     def enqueue(self, session_id: str) -> None:
         self._send("upload", session_id)
 
@@ -192,6 +220,7 @@ class Services(QObject):
         self.host: Any = None
         self.remote_poll: QTimer | None = None
         self.demo: Any = None
+        self.recovered: list[str] = []
         self.panel = UploadConfigPanel(self.data_dir, window)
         window.add_settings_panel(self.panel)
         self.panel.saved.connect(self._config_saved)
@@ -217,7 +246,9 @@ class Services(QObject):
     def _config_saved(self, _config: object) -> None:
         self.window.model.set_config_valid(self.panel.config_is_valid())
 
-    def _recovered(self, notes: list[str]) -> None:
+    def _recovered(self, report: StartReport) -> None:
+        self.recovered = report.exported
+        notes = report.notes
         for note in notes:
             log.info("%s", note)
         if notes:
@@ -228,9 +259,16 @@ class Services(QObject):
     def _first_list(self, _count: int) -> None:
         if self.start_queue:
             self._start_queue()
+            # Recordings finished by recovery go up like any other recording after Stop.
+            self.window.auto_upload(self.recovered, "after recovery")
         # After the list is on screen, so it never waits for this.
-        run_in_background(warm_up, lambda _result: self.ready.emit(),
-                          lambda _exc: self.ready.emit(), "sessionrec-warm-up")
+        run_in_background(warm_up, lambda _result: self._warmed_up(),
+                          lambda _exc: self._warmed_up(), "sessionrec-warm-up")
+
+    def _warmed_up(self) -> None:
+        # pynput is loaded now, so registering the saved hotkey does not stall the window.
+        self.window.register_saved_hotkey()
+        self.ready.emit()
 
     def _start_queue(self) -> None:
         from app.upload.qt_host import QueueHost

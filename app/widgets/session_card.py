@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.format import human_duration, human_size
 from app.models import SessionListItem
+from app.session_texts import shown_title
 from app.widgets.card_state import (
     ACTION_KEYS,
     ACTION_LABELS,
@@ -78,6 +79,7 @@ class CardGeometry:
     details: QRect
     status_line: QRect
     buttons: list[tuple[CardAction, QRect]]
+    edit: QRect  # the pencil before the title: edit the title and note
 
 
 class CardMetrics:
@@ -107,7 +109,9 @@ class CardMetrics:
         text_left = thumbnail.right() + 1 + self.pad
         text_width = inner.right() + 1 - text_left
         y = inner.top()
-        title = QRect(text_left, y, text_width, self.line)
+        edit = QRect(text_left, y - 2, self.line + 4, self.line + 4)
+        title = QRect(edit.right() + 1 + self.gap, y, inner.right() - edit.right() - self.gap,
+                      self.line)
         y += self.line + self.gap
         details = QRect(text_left, y, text_width, self.line)
         y += self.line + self.gap
@@ -120,7 +124,7 @@ class CardMetrics:
             x -= width
             buttons.append((action, QRect(x, y, width, self.button_h)))
             x -= self.gap * 2
-        return CardGeometry(card, thumbnail, title, details, status_line, buttons)
+        return CardGeometry(card, thumbnail, title, details, status_line, buttons, edit)
 
 
 class SessionCardDelegate(QStyledItemDelegate):
@@ -152,7 +156,10 @@ class SessionCardDelegate(QStyledItemDelegate):
 
     def hit_test(self, option_rect: QRect, font: QFont, index: _Index,
                  pos: object) -> CardAction | None:
-        for action, rect in self.geometry(option_rect, font, index).buttons:
+        geo = self.geometry(option_rect, font, index)
+        if geo.edit.contains(pos):  # type: ignore[call-overload]
+            return "edit"
+        for action, rect in geo.buttons:
             if rect.contains(pos):  # type: ignore[call-overload]
                 return action
         return None
@@ -179,7 +186,13 @@ class SessionCardDelegate(QStyledItemDelegate):
         border = palette.color(QPalette.ColorRole.Highlight) if selected else palette.color(
             QPalette.ColorRole.Mid)
         painter.setPen(QPen(border, 2 if selected else 1))
-        painter.setBrush(palette.color(QPalette.ColorRole.Base))
+        base = palette.color(QPalette.ColorRole.Base)
+        if selected:  # a light tint, so a multi-selection reads at a glance
+            tint = palette.color(QPalette.ColorRole.Highlight)
+            base = QColor(round(base.red() * 0.88 + tint.red() * 0.12),
+                          round(base.green() * 0.88 + tint.green() * 0.12),
+                          round(base.blue() * 0.88 + tint.blue() * 0.12))
+        painter.setBrush(base)
         painter.drawRoundedRect(QRectF(geo.card).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
         text_colour = palette.color(QPalette.ColorRole.Text)
         muted = palette.color(QPalette.ColorRole.PlaceholderText)
@@ -202,20 +215,51 @@ class SessionCardDelegate(QStyledItemDelegate):
         painter.setPen(QColor(ink))
         painter.drawText(badge_rect, Qt.AlignmentFlag.AlignCenter, badge.text)
 
+        self._paint_edit(painter, palette, geo.edit, index.row(), buttons.edit, font)
         title_rect = QRect(geo.title)
         title_rect.setRight(badge_rect.left() - metrics.pad)
-        title = format_when(item.created_at)
+        when = format_when(item.created_at)
         if item.damaged:
-            title = f"⚠ Damaged · {title}"
+            when = f"⚠ Damaged · {when}"
         elif item.recovered:
-            title = f"{title} · recovered"
+            when = f"{when} · recovered"
         painter.setPen(error_colour(palette) if item.damaged else text_colour)
-        painter.drawText(title_rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                         bold_fm.elidedText(title, Qt.TextElideMode.ElideRight, title_rect.width()))
+        align_left = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        title = shown_title(item.title)
+        if title:
+            # The title first (bold), the date after it in the normal weight, muted.
+            title_text = bold_fm.elidedText(title, Qt.TextElideMode.ElideRight,
+                                            max(title_rect.width() * 2 // 3,
+                                                title_rect.width() - metrics.fm.horizontalAdvance(
+                                                    " · " + when)))
+            painter.drawText(title_rect, align_left, title_text)
+            rest = QRect(title_rect)
+            rest.setLeft(title_rect.left() + bold_fm.horizontalAdvance(title_text))
+            painter.setFont(font)
+            painter.setPen(muted)
+            painter.drawText(rest, align_left, metrics.fm.elidedText(
+                " · " + when, Qt.TextElideMode.ElideRight, rest.width()))
+        else:
+            painter.drawText(title_rect, align_left,
+                             bold_fm.elidedText(when, Qt.TextElideMode.ElideRight, title_rect.width()))
 
-        # Details: duration, counts, size.
+        # Details: the note's first line, duration, counts, size.
         painter.setFont(font)
         fm = metrics.fm
+        details_rect = QRect(geo.details)
+        if item.note:
+            first_line = item.note.strip().split("\n", 1)[0]
+            italic = QFont(font)
+            italic.setItalic(True)
+            italic_fm = QFontMetrics(italic)
+            note_text = italic_fm.elidedText(first_line, Qt.TextElideMode.ElideRight,
+                                             details_rect.width() // 2)
+            painter.setFont(italic)
+            painter.setPen(text_colour)
+            painter.drawText(details_rect, align_left, note_text)
+            details_rect.setLeft(details_rect.left() + italic_fm.horizontalAdvance(note_text)
+                                 + fm.horizontalAdvance(" · "))
+            painter.setFont(font)
         details = [human_duration(item.duration_ms / 1000),
                    f"{item.action_count} action{'s' if item.action_count != 1 else ''}",
                    f"{item.screenshot_count} screenshot{'s' if item.screenshot_count != 1 else ''}"]
@@ -223,9 +267,9 @@ class SessionCardDelegate(QStyledItemDelegate):
             details.append(human_size(item.file_size_bytes))
         details.append(item.session_id)
         painter.setPen(muted)
-        painter.drawText(geo.details, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+        painter.drawText(details_rect, align_left,
                          fm.elidedText(" · ".join(details), Qt.TextElideMode.ElideRight,
-                                       geo.details.width()))
+                                       details_rect.width()))
 
         self._paint_status_line(painter, palette, widget, geo.status_line, item, live, note)
 
@@ -256,6 +300,20 @@ class SessionCardDelegate(QStyledItemDelegate):
                     flags |= QStyle.StateFlag.State_Sunken
             opt.state = flags
             style.drawControl(QStyle.ControlElement.CE_PushButton, opt, painter, widget)
+        painter.restore()
+
+    def _paint_edit(self, painter: QPainter, palette: QPalette, rect: QRect, row: int,
+                    enabled: bool, font: QFont) -> None:
+        """The pencil that opens the title and note editor; highlighted under the mouse."""
+        painter.save()
+        if self.hovered == (row, "edit") and enabled:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(palette.color(QPalette.ColorRole.Midlight))
+            painter.drawRoundedRect(QRectF(rect), 3, 3)
+        painter.setFont(font)
+        painter.setPen(palette.color(QPalette.ColorRole.Text if enabled
+                                     else QPalette.ColorRole.PlaceholderText))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, "✎")
         painter.restore()
 
     def _paint_thumbnail(self, painter: QPainter, palette: QPalette, rect: QRect,
@@ -329,8 +387,16 @@ class SessionCardDelegate(QStyledItemDelegate):
                 return reason
             if action == "delete" and not buttons.delete:
                 return "A session cannot be deleted while it is queued or uploading; cancel the upload first."
+            if action == "edit" and not buttons.edit:
+                return "A damaged session's title cannot be changed."
             return f"{ACTION_LABELS[action]} ({ACTION_KEYS[action]})"
         lines = [item.session_id]
+        title = shown_title(item.title)
+        if title:
+            lines.insert(0, title)
+        if item.note:
+            note_lines = item.note.split("\n")
+            lines.append("Note: " + "\n".join(note_lines[:8]) + ("\n…" if len(note_lines) > 8 else ""))
         if item.damaged and item.damaged_reason:
             lines.append(f"Damaged: {item.damaged_reason}")
         if item.last_upload_error:

@@ -16,7 +16,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistent
 
 from app.format import human_size
 from app.models import SessionListItem
-from app.widgets.card_state import LiveProgress, card_buttons, status_badge
+from app.widgets.card_state import LiveProgress, card_buttons, search_text, status_badge
 from app.widgets.thumbnails import ThumbnailCache
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -47,6 +47,7 @@ class Summary:
     failed: int = 0
     damaged: int = 0
     total_bytes: int = 0
+    retryable: int = 0  # failed, exported and not damaged: what "Retry all failed" retries
 
     def text(self) -> str:
         parts = [f"{self.total} session{'s' if self.total != 1 else ''}"]
@@ -72,6 +73,8 @@ class SessionListModel(QAbstractListModel):
         self._notes: dict[str, str] = {}
         self._config_valid = False
         self._summary = Summary()
+        # sessionId -> (the item it was made from, its search text); rebuilt when the item changes.
+        self._search: dict[str, tuple[SessionListItem, str]] = {}
         self._thumbnails: ThumbnailCache | None = None
 
     def set_thumbnails(self, cache: ThumbnailCache | None) -> None:
@@ -131,6 +134,15 @@ class SessionListModel(QAbstractListModel):
     def row_of(self, session_id: str) -> int | None:
         return self._row_of.get(session_id)
 
+    def search_text(self, row: int) -> str:
+        """The case-folded text the search box looks in (cached per item)."""
+        item = self._items[row]
+        cached = self._search.get(item.session_id)
+        if cached is None or cached[0] is not item:
+            cached = (item, search_text(item))
+            self._search[item.session_id] = cached
+        return cached[1]
+
     def live(self, session_id: str) -> LiveProgress | None:
         return self._live.get(session_id)
 
@@ -152,6 +164,7 @@ class SessionListModel(QAbstractListModel):
             self._reindex()
             known = set(self._row_of)
             self._live = {k: v for k, v in self._live.items() if k in known}
+            self._search = {k: v for k, v in self._search.items() if k in known}
             self.endResetModel()
         self._update_summary()
 
@@ -238,11 +251,14 @@ class SessionListModel(QAbstractListModel):
         counts = {"not_uploaded": 0, "pending": 0, "uploading": 0, "done": 0, "failed": 0}
         damaged = 0
         size = 0
+        retryable = 0
         for item in self._items:
             counts[item.upload_status] += 1
             damaged += item.damaged
             size += item.file_size_bytes or 0
-        summary = Summary(total=len(self._items), damaged=damaged, total_bytes=size, **counts)
+            retryable += item.upload_status == "failed" and item.is_exported and not item.damaged
+        summary = Summary(total=len(self._items), damaged=damaged, total_bytes=size,
+                          retryable=retryable, **counts)
         if summary != self._summary:
             self._summary = summary
             self.summaryChanged.emit()

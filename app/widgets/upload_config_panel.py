@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.upload.config import MIB, UploadConfig, object_key, validate_config
+from app.upload.object_options import STORAGE_CLASSES, format_tags, parse_tags
 from app.widgets.background import run_in_background
 from app.widgets.session_card import error_colour
 
@@ -46,6 +47,7 @@ class LoadedSettings:
     has_secret: bool
     storage: str  # "keyring" | "file" | "none"
     warning: str | None
+    has_token: bool = False
 
 
 def load_settings(data_dir: Path) -> LoadedSettings:
@@ -55,30 +57,51 @@ def load_settings(data_dir: Path) -> LoadedSettings:
     loaded = load_config(data_dir)
     secrets = load_secrets(data_dir)
     return LoadedSettings(loaded.value, loaded.problem, bool(secrets.secret_access_key),
-                          secrets.storage, storage_warning(data_dir))
+                          secrets.storage, storage_warning(data_dir), bool(secrets.session_token))
+
+
+def secret_changes(secret: str | None, token: str | None, clear_secrets: bool,
+                   forget_token: bool) -> dict[str, str | None]:
+    """What Save changes in the secret store: only what was typed (an empty field keeps the
+    saved value), both removed when access keys are no longer used, the token removed only
+    when asked (a new permanent secret does not imply the old token is wrong)."""
+    if clear_secrets:
+        return {"secretAccessKey": None, "sessionToken": None}
+    changes: dict[str, str | None] = {}
+    if secret:
+        changes["secretAccessKey"] = secret
+    if token:
+        changes["sessionToken"] = token
+    elif forget_token:
+        changes["sessionToken"] = None
+    return changes
 
 
 def save_settings(data_dir: Path, config: UploadConfig, secret: str | None, token: str | None,
-                  clear_secrets: bool) -> LoadedSettings:
+                  clear_secrets: bool, forget_token: bool = False) -> LoadedSettings:
     from app.upload.config import save_config
     from app.upload.credentials import save_secrets
 
     save_config(data_dir, config)
-    if clear_secrets:
-        save_secrets(data_dir, secretAccessKey=None, sessionToken=None)
-    elif secret:
-        save_secrets(data_dir, secretAccessKey=secret, sessionToken=token or None)
+    changes = secret_changes(secret, token, clear_secrets, forget_token)
+    if changes:
+        save_secrets(data_dir, **changes)
     return load_settings(data_dir)
 
 
 def check_connection(data_dir: Path, config: UploadConfig, secret: str | None,
-                     token: str | None) -> str | None:
-    """None when the bucket answers, else one sentence. A newly typed, unsaved secret is
-    tried as it is, and stored nowhere, so testing never saves anything."""
+                     token: str | None, forget_token: bool = False) -> str | None:
+    """None when the bucket answers, else one sentence. Newly typed, unsaved secrets are
+    tried as they are (each empty field uses the saved value, as Save would keep it) and
+    stored nowhere, so testing never saves anything."""
     from app.upload.connection import test_connection
-    from app.upload.credentials import StoredSecrets
+    from app.upload.credentials import StoredSecrets, load_secrets
 
-    typed = StoredSecrets(secret, token or None, "none") if secret else None
+    typed = None
+    if secret or token or forget_token:
+        saved = load_secrets(data_dir)
+        typed = StoredSecrets(secret or saved.secret_access_key,
+                              token or (None if forget_token else saved.session_token), "none")
     result: str | None = test_connection(data_dir, config, typed)
     return result
 
@@ -99,7 +122,9 @@ class WrappedLabel(QLabel):
 
     def sizeHint(self) -> QSize:
         hint = super().sizeHint()
-        return QSize(hint.width(), self.heightForWidth(self.width()))
+        # Before the first layout width() is a placeholder (~100 px): a hint for that width
+        # would reserve many lines; the layout asks heightForWidth for the real width anyway.
+        return QSize(hint.width(), self.heightForWidth(max(self.width(), 600)))
 
 
 class FieldError(WrappedLabel):
@@ -156,6 +181,10 @@ class UploadConfigPanel(QGroupBox):
         self.token = QLineEdit(self)
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
         self.token.setPlaceholderText("only for temporary credentials")
+        self.forget_token = QCheckBox("Remove the saved session token", self)
+        self.forget_token.setToolTip("For permanent access keys after temporary ones; an empty "
+                                     "token field otherwise keeps the saved token.")
+        self.forget_token.toggled.connect(self._forget_token_toggled)
         self.storage_label = WrappedLabel(self)
         self.profile = QLineEdit(self)
         self.profile.setPlaceholderText("default")
@@ -173,6 +202,25 @@ class UploadConfigPanel(QGroupBox):
         self.delete_after = QCheckBox("Delete the local files once an upload is verified", self)
         self.checksum_when_required = QCheckBox(
             "Send checksums only when required (some S3-compatible stores need this)", self)
+        # What a bucket policy may require of every object.
+        self.storage_class = QComboBox(self)
+        self.storage_class.addItem("Bucket default", None)
+        for name in STORAGE_CLASSES:
+            self.storage_class.addItem(name, name)
+        self.encryption = QComboBox(self)
+        self.encryption.addItem("Bucket default", None)
+        self.encryption.addItem("AES256 (keys managed by S3)", "AES256")
+        self.encryption.addItem("aws:kms (a KMS key)", "aws:kms")
+        self.kms_key = QLineEdit(self)
+        self.kms_key.setPlaceholderText("empty for the AWS managed key, or a key id, ARN or alias/name")
+        self.object_tags = QLineEdit(self)
+        self.object_tags.setPlaceholderText("team=qa,project=checkout")
+        self.acl = QCheckBox("Give the bucket owner full control (ACL bucket-owner-full-control)", self)
+        self.auto_upload = QCheckBox("Upload each recording as soon as it is saved (after Stop)", self)
+        self.auto_upload.setToolTip("Also sessions recovered after a crash. Turns on by itself after "
+                                    "the first successful Test Connection, unless you turned it off.")
+        self._auto_touched = False
+        self.auto_upload.toggled.connect(self._auto_upload_toggled)
 
         self.rows: dict[str, FieldError] = {}
         form = QFormLayout()
@@ -198,12 +246,19 @@ class UploadConfigPanel(QGroupBox):
         add("accessKeyId", "&Access key id:", self.access_key)
         add("secretAccessKey", "&Secret access key:", self.secret)
         add("sessionToken", "Session &token:", self.token)
+        form.addRow("", self.forget_token)
         form.addRow("", self.storage_label)
         add("profile", "&Profile:", self.profile)
         add("partSizeBytes", "Part si&ze:", self.part_size)
         add("concurrency", "Parallel pa&rts:", self.concurrency)
         add("maxRetries", "Retr&ies:", self.retries)
         add("maxBandwidthBytesPerSec", "Band&width cap:", self.bandwidth)
+        add("storageClass", "Storage c&lass:", self.storage_class)
+        add("serverSideEncryption", "Encr&yption:", self.encryption)
+        add("sseKmsKeyId", "K&MS key:", self.kms_key)
+        add("objectTags", "Object ta&gs:", self.object_tags)
+        form.addRow("", self.acl)
+        form.addRow("", self.auto_upload)
         form.addRow("", self.delete_after)
         form.addRow("", self.checksum_when_required)
 
@@ -236,8 +291,11 @@ class UploadConfigPanel(QGroupBox):
         layout.addWidget(self.result_label)
 
         for edit in (self.bucket, self.region, self.key_prefix, self.endpoint, self.access_key,
-                     self.secret, self.token, self.profile):
+                     self.secret, self.token, self.profile, self.kms_key, self.object_tags):
             edit.textChanged.connect(self.revalidate)
+        self.storage_class.currentIndexChanged.connect(self.revalidate)
+        self.encryption.currentIndexChanged.connect(self._encryption_changed)
+        self.acl.toggled.connect(self.revalidate)
         for spin in (self.part_size, self.concurrency, self.retries, self.bandwidth):
             spin.valueChanged.connect(self.revalidate)
         self.allow_http.toggled.connect(self.revalidate)
@@ -293,8 +351,16 @@ class UploadConfigPanel(QGroupBox):
         self.bandwidth.setValue((config.max_bandwidth_bytes_per_sec or 0) // 1024)
         self.delete_after.setChecked(config.delete_after_upload)
         self.checksum_when_required.setChecked(config.checksum_when_required)
+        self.auto_upload.setChecked(config.auto_upload is True)
+        self.storage_class.setCurrentIndex(max(0, self.storage_class.findData(config.storage_class)))
+        self.encryption.setCurrentIndex(max(0, self.encryption.findData(config.server_side_encryption)))
+        self.kms_key.setText(config.sse_kms_key_id or "")
+        self.object_tags.setText(format_tags(config.object_tags))
+        self.acl.setChecked(config.acl is not None)
+        self._auto_touched = False
         self.secret.clear()
         self.token.clear()
+        self.forget_token.setChecked(False)
         self._base = config
         self._loading = False
         self._mode_changed()
@@ -318,13 +384,23 @@ class UploadConfigPanel(QGroupBox):
             self.secret.setPlaceholderText("")
             self.storage_label.setStyleSheet("")
         self.storage_label.setText(text)
+        self.token.setPlaceholderText(
+            "•••••••• (saved; leave empty to keep it)" if settings.has_token
+            else "only for temporary credentials")
+        self._mode_changed()
 
     def _mode_changed(self) -> None:
         mode = self.credential_mode.currentIndex()
         for field in ("accessKeyId", "secretAccessKey", "sessionToken"):
             self.form.setRowVisible(self.rows[field].editor, mode == 0)
         self.form.setRowVisible(self.storage_label, mode == 0)
+        has_token = bool(self.loaded and self.loaded.has_token)
+        self.form.setRowVisible(self.forget_token, mode == 0 and has_token)
         self.form.setRowVisible(self.rows["profile"].editor, mode == 1)
+        self._encryption_changed()
+
+    def _encryption_changed(self) -> None:
+        self.form.setRowVisible(self.kms_key, self.encryption.currentData() == "aws:kms")
         self.revalidate()
 
     # --- the config on screen ----------------------------------------------------------------
@@ -346,7 +422,56 @@ class UploadConfigPanel(QGroupBox):
             max_bandwidth_bytes_per_sec=bandwidth or None,
             delete_after_upload=self.delete_after.isChecked(),
             checksum_when_required=self.checksum_when_required.isChecked(),
+            # Never chosen stays "never chosen", so a later passing test can still turn it on.
+            auto_upload=(self.auto_upload.isChecked()
+                         if self._auto_touched or self._base.auto_upload is not None else None),
+            storage_class=self.storage_class.currentData(),
+            server_side_encryption=self.encryption.currentData(),
+            sse_kms_key_id=(self.kms_key.text().strip() or None
+                            if self.encryption.currentData() == "aws:kms" else None),
+            object_tags=self._typed_tags(),
+            acl="bucket-owner-full-control" if self.acl.isChecked() else None,
         )
+
+    def _typed_tags(self) -> dict[str, str] | None:
+        try:
+            return parse_tags(self.object_tags.text()) or None
+        except ValueError:
+            return self._base.object_tags  # the sentence is shown by revalidate()
+
+    def _auto_upload_toggled(self, _checked: bool) -> None:
+        if not self._loading:
+            self._auto_touched = True
+
+    def _turn_on_auto_upload(self, tested: UploadConfig) -> str:
+        """After a passing test: auto upload on, if it was never chosen. Saved at once when
+        nothing else on screen is unsaved (else with the next Save). Returns words to add."""
+        from app.upload.config import auto_upload_after_test
+
+        turned_on = auto_upload_after_test(tested)
+        if turned_on is None:
+            return ""
+        saved = self.loaded.config if self.loaded else None
+        self.auto_upload.setChecked(True)  # marks it chosen
+        if saved is not None and dataclasses.replace(saved, auto_upload=None) == \
+                dataclasses.replace(tested, auto_upload=None):
+            data_dir = self.data_dir
+
+            def done(settings: LoadedSettings) -> None:
+                self.loaded = settings
+                self._base = turned_on
+                self.saved.emit(turned_on)
+
+            run_in_background(lambda: save_settings(data_dir, turned_on, None, None, False), done,
+                              lambda exc: log.warning("saving autoUpload failed: %s", exc),
+                              "sessionrec-save-config")
+            return " Auto upload is now on: each recording is uploaded as soon as it is saved."
+        return " Auto upload turns on when you save these settings."
+
+    def _forget_token_toggled(self, checked: bool) -> None:
+        if checked:
+            self.token.clear()
+        self.token.setEnabled(not checked)
 
     def _has_secret(self) -> bool:
         return bool(self.secret.text()) or bool(self.loaded and self.loaded.has_secret)
@@ -356,6 +481,10 @@ class UploadConfigPanel(QGroupBox):
             return {}
         config = self.current_config()
         problems = dict(validate_config(config))
+        try:
+            parse_tags(self.object_tags.text())
+        except ValueError as exc:
+            problems["objectTags"] = str(exc)
         if self.credential_mode.currentIndex() == 0:
             if not config.access_key_id and "accessKeyId" not in problems:
                 problems["accessKeyId"] = "Enter the access key id, or choose a profile."
@@ -395,6 +524,7 @@ class UploadConfigPanel(QGroupBox):
             return
         config = self.current_config()
         secret, token = self.secret.text() or None, self.token.text() or None
+        forget_token = self.forget_token.isChecked()
         self._set_busy(True)
         self._set_result("Testing the connection…", ok=True)
 
@@ -405,13 +535,13 @@ class UploadConfigPanel(QGroupBox):
                 self._set_result(problem, ok=False)
             else:
                 self._set_result(f"Connected: bucket {config.bucket} is reachable and writable "
-                                 "with these settings.", ok=True)
+                                 "with these settings." + self._turn_on_auto_upload(config), ok=True)
 
         def failed(exc: BaseException) -> None:
             done("The connection could not be tested; see the log for details.")
 
-        run_in_background(lambda: check_connection(self.data_dir, config, secret, token), done, failed,
-                          "sessionrec-test-connection")
+        run_in_background(lambda: check_connection(self.data_dir, config, secret, token, forget_token),
+                          done, failed, "sessionrec-test-connection")
 
     def save(self) -> None:
         if self.revalidate():
@@ -419,6 +549,7 @@ class UploadConfigPanel(QGroupBox):
         config = self.current_config()
         mode = self.credential_mode.currentIndex()
         secret, token = self.secret.text() or None, self.token.text() or None
+        forget_token = self.forget_token.isChecked()
         self._set_busy(True)
 
         def done(settings: LoadedSettings) -> None:
@@ -427,6 +558,7 @@ class UploadConfigPanel(QGroupBox):
             self._base = config
             self.secret.clear()
             self.token.clear()
+            self.forget_token.setChecked(False)
             self._show_storage()
             self.demo_label.setText("")
             where = {"keyring": "the system keyring", "file": "credentials.json"}.get(settings.storage)
@@ -440,8 +572,8 @@ class UploadConfigPanel(QGroupBox):
             self._set_result(f"The settings could not be saved: {exc}", ok=False)
 
         run_in_background(lambda: save_settings(self.data_dir, config, secret, token,
-                                                clear_secrets=mode != 0), done, failed,
-                          "sessionrec-save-config")
+                                                clear_secrets=mode != 0, forget_token=forget_token),
+                          done, failed, "sessionrec-save-config")
 
     def set_demo_status(self, text: str) -> None:
         self.demo_label.setText(text)

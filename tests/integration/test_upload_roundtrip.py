@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 
 from app import __version__
+from app.session_texts import set_session_texts
+from app.sessions import load_meta, session_paths
 from app.upload.engine import upload_session
+from app.upload.object_meta import decode_text
 from app.upload.part_reader import composite_checksum
 from app.upload.state_store import UploadStateStore
 from tests.integration.upload_helpers import MIB, ProgressLog, session_with_zip, sha256, zip_bytes
@@ -33,6 +36,8 @@ def test_50_mib_round_trip_multipart(data_dir: Path, s3_config: Any, s3_server: 
 
     config = s3_config(part_size_bytes=5 * MIB, concurrency=4)
     session_id = session_with_zip(data_dir, 50 * MIB)
+    meta = load_meta(session_paths(data_dir, session_id)).value
+    assert meta is not None
     local = zip_bytes(data_dir, session_id)
     log = ProgressLog()
     store = UploadStateStore(data_dir)
@@ -46,7 +51,9 @@ def test_50_mib_round_trip_multipart(data_dir: Path, s3_config: Any, s3_server: 
     assert obj["Body"].read() == local
     assert obj["ContentType"] == "application/zip"
     assert obj["Metadata"] == {"session-id": session_id, "zip-sha256": sha256(local),
-                               "app-version": __version__}
+                               "app-version": __version__, "created-at": str(meta.created_at),
+                               "duration-ms": "60000", "action-count": "20",
+                               "screenshot-count": "1", "frame-count": "600"}
     head = client.head_object(Bucket=bucket, Key=str(state.s3_key), ChecksumMode="ENABLED")
     parts = [local[i:i + 5 * MIB] for i in range(0, len(local), 5 * MIB)]
     assert len(parts) == 11
@@ -170,3 +177,18 @@ def test_loopback_parts_carry_a_checksum_instead_of_a_payload_hash(
         assert "x-amz-checksum-crc32" in headers["authorization"]  # the checksum is signed
     assert s3_server.client().get_object(Bucket=bucket, Key=str(state.s3_key))["Body"].read() == \
         zip_bytes(data_dir, session_id)
+
+
+@pytest.mark.parametrize("size", [300_000, 12 * MIB], ids=["single-put", "multipart"])
+def test_title_travels_as_ascii_safe_metadata(data_dir: Path, s3_config: Any, s3_server: S3Server,
+                                              bucket: str, size: int) -> None:
+    config = s3_config(part_size_bytes=5 * MIB)
+    session_id = session_with_zip(data_dir, size)
+    set_session_texts(data_dir, session_id, title="Zahlung schlägt fehl — 支払い", note="not sent")
+    state = upload_session(data_dir, session_id, config, UploadStateStore(data_dir), ProgressLog(),
+                           threading.Event())
+    head = s3_server.client().head_object(Bucket=bucket, Key=str(state.s3_key))
+    metadata = head["Metadata"]
+    assert decode_text(metadata["title"]) == "Zahlung schlägt fehl — 支払い"
+    assert metadata["title"].isascii() and "note" not in metadata
+    assert metadata["action-count"] == "20" and metadata["session-id"] == session_id

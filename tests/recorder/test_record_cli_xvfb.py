@@ -117,11 +117,19 @@ def _moves_split_by_other_actions(actions: list[dict]) -> bool:
 
 def test_mask_keys(xserver: XServer, data_dir: Path) -> None:
     session_id, _ = record_with_input(xserver, data_dir, "--mask-keys", "--screenshot-every", "0",
-                                      duration=4)
+                                      "--title", "  Masked   login  ", duration=4)
     keys = [a["key"] for a in actions_of(data_dir, session_id) if a["type"] == "key_down"]
     assert keys == ["*", "*", "*", "*", "*", "enter"]
     assert meta_of(data_dir, session_id).mask_keys
     assert "hello" not in session_paths(data_dir, session_id).actions.read_text()
+    assert meta_of(data_dir, session_id).title == "Masked login"  # --title, whitespace tidied
+
+
+def test_bad_title_is_refused_before_recording(xserver: XServer, data_dir: Path) -> None:
+    result = run_cli(["--data-dir", str(data_dir), "record", "--duration", "1", "--title", "x" * 201],
+                     xserver.env())
+    assert result.returncode == 2 and "at most 200 characters" in result.stderr
+    assert not (data_dir / "sessions").exists() or not any((data_dir / "sessions").iterdir())
 
 
 def test_sigterm_stops_and_exports(xserver: XServer, data_dir: Path) -> None:
@@ -189,3 +197,20 @@ def test_no_display_is_one_sentence(data_dir: Path, xserver: XServer) -> None:
     assert result.returncode == 1
     assert result.stderr.strip().startswith("sessionrec: No screen to record:")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_record_with_auto_upload_queues_the_session_and_the_next_queue_run_uploads_it(
+        xserver: XServer, data_dir: Path, s3_config) -> None:
+    from app.sessions import load_upload_state
+
+    s3_config(auto_upload=True)
+    recorded = run_cli(["--data-dir", str(data_dir), "record", "--duration", "1.5"], xserver.env())
+    assert recorded.returncode == 0, recorded.stderr
+    session_id = recorded.stdout.strip().splitlines()[-1]  # still the last stdout line
+    assert f"session {session_id}: queued for upload" in recorded.stderr
+    state = load_upload_state(session_paths(data_dir, session_id)).value
+    assert state is not None and state.status == "pending"
+    ran = run_cli(["--data-dir", str(data_dir), "queue", "--wait"], xserver.env())
+    assert ran.returncode == 0, ran.stderr
+    state = load_upload_state(session_paths(data_dir, session_id)).value
+    assert state is not None and state.status == "done"

@@ -18,7 +18,8 @@ slows each forwarded request body down on its own. `set_link(LinkTiming(...))` s
 uplink instead (link.py): all request bodies share one bandwidth cap, and every request
 costs a round trip (plus one more for an `Expect: 100-continue` go-ahead); the stats then
 record when each request arrived, when its body was through and when it was answered.
-Everything is thread-safe and can be changed while requests are in flight.
+`drop_request_headers` passes requests on without some headers, like a store that ignores
+them. Everything is thread-safe and can be changed while requests are in flight.
 
 Each client request uses its own upstream connection (Connection: close upstream), and the
 client connection is closed after each answer; urllib3 reconnects transparently. That costs
@@ -187,6 +188,8 @@ class FaultProxy:
         self._armed: list[_Armed] = []
         self._stats = Stats()
         self.throttle_bytes_per_sec: int | None = None
+        # Request headers (lower-case names) not passed on, like a store that ignores them.
+        self.drop_request_headers: set[str] = set()
         # Checks presigned URLs (X-Amz-Signature in the query) as S3 does; see presign.py.
         self.presign_checker: Any = None
         self.link: SharedLink | None = None
@@ -359,7 +362,7 @@ class FaultProxy:
         with self._lock:
             self._conns.add(upstream)
         try:
-            upstream.sendall(_with_connection_close(raw_head))
+            upstream.sendall(_with_connection_close(raw_head, self.drop_request_headers))
             started = time.monotonic()
             sent = 0
             for chunk in reader.iter_body(info.headers):
@@ -490,10 +493,10 @@ class _Reader:
         return total
 
 
-def _with_connection_close(raw_head: bytes) -> bytes:
+def _with_connection_close(raw_head: bytes, dropped: set[str] | None = None) -> bytes:
     lines = raw_head[:-4].split(b"\r\n")
-    kept = [line for line in lines
-            if not line.lower().startswith((b"connection:", b"expect:"))]
+    names = (b"connection:", b"expect:", *(f"{d}:".encode() for d in dropped or ()))
+    kept = [line for line in lines if not line.lower().startswith(names)]
     return b"\r\n".join([*kept, b"Connection: close"]) + b"\r\n\r\n"
 
 

@@ -23,6 +23,8 @@ def button_centre(view: SessionListView, session_id: str, action: str) -> QPoint
     lst.scrollTo(index)
     rect = lst.visualRect(index)
     geo = lst.card_delegate.geometry(rect, lst.font(), index)
+    if action == "edit":
+        return geo.edit.center()
     for name, button_rect in geo.buttons:
         if name == action:
             return button_rect.center()

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from app.upload.config import load_config
@@ -132,3 +133,97 @@ def test_local_test_bucket_works_end_to_end_and_stops_with_the_app(qtbot: QtBot,
     window.close()
     services.stop()
     assert services.demo is None and demo.process.poll() is not None
+
+
+def _stored_panel(qtbot: QtBot, data_dir: Path, secret: str | None, token: str | None
+                  ) -> UploadConfigPanel:
+    from app.upload.config import UploadConfig, save_config
+    from app.upload.credentials import save_secrets
+
+    save_config(data_dir, UploadConfig(bucket="my-bucket", region="eu-west-1",
+                                       access_key_id="AKIATESTKEY"))
+    if secret or token:
+        save_secrets(data_dir, secretAccessKey=secret, sessionToken=token)
+    return open_panel(qtbot, data_dir)
+
+
+@pytest.mark.parametrize("stored_token", [False, True], ids=["no-saved-token", "saved-token"])
+@pytest.mark.parametrize("typed_secret", [False, True], ids=["secret-untyped", "secret-typed"])
+@pytest.mark.parametrize("typed_token", [False, True], ids=["token-untyped", "token-typed"])
+def test_save_keeps_what_was_not_typed_and_stores_what_was(
+        qtbot: QtBot, data_dir: Path, stored_token: bool, typed_secret: bool, typed_token: bool) -> None:
+    from app.upload.credentials import load_secrets
+
+    panel = _stored_panel(qtbot, data_dir, "old-secret", "old-token" if stored_token else None)
+    if typed_secret:
+        qtbot.keyClicks(panel.secret, "new-secret")
+    if typed_token:
+        qtbot.keyClicks(panel.token, "new-token")
+    qtbot.keyClicks(panel.bucket, "-2")  # something else changed too, so Save is a real save
+    with qtbot.waitSignal(panel.saved, timeout=10_000):
+        panel.save_button.click()
+    stored = load_secrets(data_dir)
+    assert stored.secret_access_key == ("new-secret" if typed_secret else "old-secret")
+    assert stored.session_token == ("new-token" if typed_token else
+                                    "old-token" if stored_token else None)
+    assert panel.token.text() == "" and panel.secret.text() == ""
+
+    # And what was saved is what the next start loads.
+    again = open_panel(qtbot, data_dir)
+    assert again.loaded is not None and again.loaded.has_secret
+    assert again.loaded.has_token == (typed_token or stored_token)
+
+
+def test_token_and_secret_typed_on_a_first_save_are_both_kept(qtbot: QtBot, data_dir: Path) -> None:
+    from app.upload.credentials import load_secrets
+
+    panel = _stored_panel(qtbot, data_dir, None, None)
+    qtbot.keyClicks(panel.secret, "first-secret")
+    qtbot.keyClicks(panel.token, "first-token")
+    with qtbot.waitSignal(panel.saved, timeout=10_000):
+        panel.save_button.click()
+    stored = load_secrets(data_dir)
+    assert (stored.secret_access_key, stored.session_token) == ("first-secret", "first-token")
+
+
+def test_a_saved_token_goes_only_when_asked(qtbot: QtBot, data_dir: Path) -> None:
+    from app.upload.credentials import load_secrets
+
+    panel = _stored_panel(qtbot, data_dir, "old-secret", "old-token")
+    assert panel.forget_token.isVisible() and "saved" in panel.token.placeholderText()
+    qtbot.keyClicks(panel.secret, "permanent-secret")
+    panel.forget_token.setChecked(True)
+    assert not panel.token.isEnabled()  # a token typed now would contradict the box
+    with qtbot.waitSignal(panel.saved, timeout=10_000):
+        panel.save_button.click()
+    stored = load_secrets(data_dir)
+    assert (stored.secret_access_key, stored.session_token) == ("permanent-secret", None)
+    assert not panel.forget_token.isVisible() and not panel.forget_token.isChecked()
+
+
+def test_object_options_are_checked_and_saved(qtbot: QtBot, data_dir: Path) -> None:
+    panel = _stored_panel(qtbot, data_dir, "old-secret", None)
+    assert not panel.kms_key.isVisible()
+    panel.storage_class.setCurrentIndex(panel.storage_class.findData("GLACIER_IR"))
+    panel.encryption.setCurrentIndex(panel.encryption.findData("aws:kms"))
+    assert panel.kms_key.isVisible()
+    qtbot.keyClicks(panel.kms_key, "not a key")
+    assert "KMS key id must be" in panel.rows["sseKmsKeyId"].text() and not panel.save_button.isEnabled()
+    panel.kms_key.setText("alias/team-sessions")
+    qtbot.keyClicks(panel.object_tags, "team=qa,oops")
+    assert "is not key=value" in panel.rows["objectTags"].text() and not panel.save_button.isEnabled()
+    panel.object_tags.setText("team=qa, aws:owner=me")
+    assert "reserved by AWS" in panel.rows["objectTags"].text()
+    panel.object_tags.setText("team=qa, case=checkout 4711")
+    panel.acl.setChecked(True)
+    assert panel.save_button.isEnabled()
+    with qtbot.waitSignal(panel.saved, timeout=10_000):
+        panel.save_button.click()
+    saved = load_config(data_dir).value
+    assert saved is not None
+    assert (saved.storage_class, saved.server_side_encryption, saved.sse_kms_key_id, saved.acl) == (
+        "GLACIER_IR", "aws:kms", "alias/team-sessions", "bucket-owner-full-control")
+    assert saved.object_tags == {"team": "qa", "case": "checkout 4711"}
+    again = open_panel(qtbot, data_dir)
+    assert again.object_tags.text() == "team=qa,case=checkout 4711" and again.acl.isChecked()
+    assert again.encryption.currentData() == "aws:kms" and again.kms_key.text() == "alias/team-sessions"

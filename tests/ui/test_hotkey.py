@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -30,3 +31,30 @@ def test_hotkey_fires_from_another_application(qtbot: QtBot, x_display: XServer)
     finally:
         hotkey.stop()
     assert not hotkey.active
+
+
+@pytest.mark.slow
+@pytest.mark.xvfb
+def test_saved_hotkey_works_after_a_restart(qtbot: QtBot, data_dir: Path, x_display: XServer) -> None:
+    from tests.ui.helpers import close_app, open_app
+
+    window, services = open_app(qtbot, data_dir)
+    window.hotkey_edit.setText("<ctrl>+<alt>+k")
+    window.hotkey_apply.click()
+    assert window.hotkey.active
+    close_app(window, services)
+    assert not window.hotkey.active
+
+    # The next start: nobody presses "Apply hotkey"; the saved hotkey starts a recording.
+    window, services = open_app(qtbot, data_dir)
+    try:
+        assert window.hotkey_edit.text() == "<ctrl>+<alt>+k"
+        qtbot.waitUntil(lambda: window.hotkey.active, timeout=10_000)
+        assert "<ctrl>+<alt>+k" in window.hotkey_hint.text()
+        time.sleep(0.3)  # the RECORD context is set up on the listener thread
+        x_display.xdotool("key", "ctrl+alt+k")
+        qtbot.waitUntil(lambda: window.recorder.state == "recording", timeout=20_000)
+        with qtbot.waitSignal(window.recorder.exportFinished, timeout=60_000):
+            x_display.xdotool("key", "ctrl+alt+k")
+    finally:
+        close_app(window, services)

@@ -163,7 +163,9 @@ def test_keyboard_acts_on_the_current_card(qtbot: QtBot, data_dir: Path) -> None
     assert seen == [(ids["failed"], "retry"), (ids["done"], "delete")]
     menu = view.list.actions_menu(view.list.currentIndex())
     assert [a.text().split("\t")[0] for a in menu.actions() if a.isEnabled()] == [
-        "Play", "Open folder", "Delete"]
+        "Edit title and note…", "Play", "Open folder", "Delete"]
+    qtbot.keyClick(view.list, Qt.Key.Key_F2)
+    assert seen[-1] == (ids["done"], "edit")
 
 
 def test_tooltip_carries_the_failure_detail(qtbot: QtBot, data_dir: Path) -> None:

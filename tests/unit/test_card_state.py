@@ -110,6 +110,41 @@ def test_progress_text_and_fraction() -> None:
     assert progress_fraction(item("pending", bytes_uploaded=8, total_bytes=40), None) == 0.2
 
 
+def test_search_matches_word_starts_phrases_and_every_field() -> None:
+    from app.models import SessionListItem
+    from app.widgets.card_state import matches, search_terms, search_text
+
+    item = SessionListItem(session_id="20260127-100157-234-0004d2", created_at=1769508117028,
+                           is_exported=True, upload_status="failed", title="Checkout: coupon ignored",
+                           note="Ticket ÄB-12\nsecond line")
+    text = search_text(item)
+    assert matches(text, search_terms("check COUPON"))
+    assert matches(text, search_terms("äb-12"))  # case-folded, a phrase across the hyphen
+    assert matches(text, search_terms("20260127-100157-234-0004d2"))
+    assert matches(text, search_terms("0004d2"))
+    assert not matches(text, search_terms("out"))  # inside a word: no
+    assert not matches(text, search_terms("checkout missing"))  # every term must match
+    assert search_terms('"27 Jan 2026"  x') == [" 27 jan 2026", " x"]
+    assert search_terms("  ") == [] and matches(text, [])
+
+
+def test_bulk_targets_follow_the_card_buttons() -> None:
+    from app.models import SessionListItem
+    from app.widgets.card_state import bulk_targets
+
+    def item(sid: str, status: str, **extra: object) -> SessionListItem:
+        fields: dict[str, object] = {"is_exported": True, **extra}
+        return SessionListItem(session_id=sid, created_at=1, upload_status=status,  # type: ignore[arg-type]
+                               **fields)  # type: ignore[arg-type]
+
+    items = [item("a", "failed"), item("b", "failed", damaged=True), item("c", "pending"),
+             item("d", "not_uploaded"), item("e", "done"), item("f", "failed", is_exported=False)]
+    assert bulk_targets(items, "retry", True) == ["a"]
+    assert bulk_targets(items, "cancel", True) == ["c"]
+    assert bulk_targets(items, "upload", True) == ["d"] and bulk_targets(items, "upload", False) == []
+    assert bulk_targets(items, "delete", True) == ["a", "b", "d", "e", "f"]
+
+
 def test_a_failed_session_that_keeps_its_upload_offers_cancel_and_says_so() -> None:
     kept = item("failed", last_upload_error="Access denied.", multipart_upload_open=True)
     assert card_buttons(kept, True).visible_actions() == ["retry", "cancel", "open_folder", "delete"]

@@ -55,6 +55,20 @@ def test_version(argv: list[str]) -> None:
     assert result.returncode == 0 and result.stdout.startswith("sessionrec ")
 
 
+def test_config_test_turns_auto_upload_on_only_when_never_chosen(data_dir: Path, s3_config) -> None:
+    from app.upload.config import load_config
+
+    s3_config()
+    result = _run("--data-dir", str(data_dir), "config", "test")
+    assert result.returncode == 0, result.stderr
+    assert "Auto upload is on" in result.stdout
+    assert load_config(data_dir).value.auto_upload is True  # type: ignore[union-attr]
+    assert _run("--data-dir", str(data_dir), "config", "set", "autoUpload=false").returncode == 0
+    again = _run("--data-dir", str(data_dir), "config", "test")
+    assert again.returncode == 0 and "Auto upload" not in again.stdout
+    assert load_config(data_dir).value.auto_upload is False  # type: ignore[union-attr]
+
+
 def test_the_per_session_commands_end_without_python_teardown() -> None:
     from app.cli import EXIT_AT_ONCE, _command_of
 

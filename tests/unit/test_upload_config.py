@@ -128,6 +128,56 @@ def test_payload_signing_is_dropped_only_where_it_adds_nothing(
     assert s3_options.get("payload_signing_enabled", True) is not unsigned
 
 
+def test_object_options_are_validated_field_by_field() -> None:
+    from app.upload.config import UploadConfig, validate_config
+    from app.upload.object_options import head_mismatches, object_args, parse_tags
+
+    good = UploadConfig(bucket="team-bucket", region="eu-west-1", storage_class="STANDARD_IA",
+                        server_side_encryption="aws:kms",
+                        sse_kms_key_id="arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                        object_tags={"team": "qa"}, acl="bucket-owner-full-control")
+    assert validate_config(good) == {}
+    assert object_args(good) == {
+        "StorageClass": "STANDARD_IA", "ServerSideEncryption": "aws:kms",
+        "SSEKMSKeyId": good.sse_kms_key_id, "Tagging": "team=qa", "ACL": "bucket-owner-full-control"}
+    bad = UploadConfig(bucket="team-bucket", region="eu-west-1", storage_class="standard",
+                       server_side_encryption="aws:kms:dsse", sse_kms_key_id="k1",
+                       object_tags={f"k{i}": "v" for i in range(11)}, acl="public-read")
+    assert set(validate_config(bad)) == {"storageClass", "serverSideEncryption", "sseKmsKeyId",
+                                         "objectTags", "acl"}
+    assert "at most 10 tags" in validate_config(bad)["objectTags"]
+    assert validate_config(UploadConfig(bucket="team-bucket", region="eu-west-1",
+                                        object_tags={"a": "x" * 257}))["objectTags"].startswith(
+        "The value of tag 'a'")
+    assert validate_config(UploadConfig(bucket="team-bucket", region="eu-west-1",
+                                        object_tags={"semi;colon": "x"}))
+    assert parse_tags(" team=qa , note=a=b ,") == {"team": "qa", "note": "a=b"}
+    # HeadObject: S3 leaves StorageClass out for STANDARD; the key ARN ends with the key id.
+    plain = UploadConfig(bucket="team-bucket", region="eu-west-1", storage_class="STANDARD")
+    assert head_mismatches(plain, {}) == []
+    assert head_mismatches(good, {"StorageClass": "STANDARD_IA", "ServerSideEncryption": "aws:kms",
+                                  "SSEKMSKeyId": good.sse_kms_key_id}) == []
+    assert head_mismatches(good, {"ServerSideEncryption": "AES256"}) == [
+        "storage class STANDARD instead of STANDARD_IA", "encryption AES256 instead of aws:kms"]
+
+
+def test_config_set_object_tags(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from app.cli import main
+    from app.upload.config import load_config
+
+    assert main(["--data-dir", str(data_dir), "config", "set", "bucket=team-bucket",
+                 "region=eu-west-1", "objectTags=team=qa,case=4711", "storageClass=GLACIER_IR",
+                 "acl=bucket-owner-full-control"]) == 0
+    config = load_config(data_dir).value
+    assert config is not None and config.object_tags == {"team": "qa", "case": "4711"}
+    assert main(["--data-dir", str(data_dir), "config", "set", "objectTags=team"]) == 2
+    assert "is not key=value" in capsys.readouterr().err
+    assert main(["--data-dir", str(data_dir), "config", "set", "acl=public-read"]) == 2
+    assert "bucket-owner-full-control" in capsys.readouterr().err
+    assert main(["--data-dir", str(data_dir), "config", "set", "objectTags="]) == 0
+    assert load_config(data_dir).value.object_tags is None  # type: ignore[union-attr]
+
+
 def test_the_answer_of_a_write_proves_the_object_only_with_our_own_digests() -> None:
     from app.upload.engine import _answer_proves
 
