@@ -34,14 +34,14 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     import os
     import sys
 
+    fps = getattr(args, "fps", None)
+    if fps is not None and not 1 <= fps <= 30:
+        return fail("--fps must be between 1 and 30.", EXIT_USAGE)
     if args.exit_after is not None and not 0 <= args.exit_after <= 3600:
         return fail("--exit-after must be between 0 and 3600 seconds.", EXIT_USAGE)
     sentence = no_display_sentence(dict(os.environ), sys.platform)
     if sentence:
         return fail(sentence, EXIT_USAGE)
-    fps = getattr(args, "fps", None)
-    if fps is not None and not 1 <= fps <= 30:
-        return fail("--fps must be between 1 and 30.", EXIT_USAGE)
 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication

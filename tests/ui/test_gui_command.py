@@ -36,3 +36,12 @@ def test_gui_without_any_display_says_so_instead_of_aborting(data_dir: Path) -> 
     assert result.returncode == 2, (result.returncode, result.stderr)
     assert "There is no screen to show the window on" in result.stderr
     assert result.stderr.count("\n") == 1  # one sentence, no Qt abort text
+
+
+def test_gui_fps_out_of_range_is_one_sentence(data_dir: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(REPO), QT_QPA_PLATFORM="offscreen")
+    result = subprocess.run([sys.executable, "-m", "app", "--data-dir", str(data_dir), "gui",
+                             "--fps", "40"], cwd=REPO, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "sessionrec: --fps must be between 1 and 30."
