@@ -14,15 +14,16 @@ import pytest
 
 
 @contextlib.contextmanager
-def tiny_tmpfs(base: Path, size: str) -> Iterator[Path]:
+def tiny_tmpfs(base: Path, size: str,
+               covered_by: str = "the queue's ENOSPC paths are covered by injected errors in "
+                                 "tests/unit/test_queue_robust.py") -> Iterator[Path]:
     mount_point = base / f"tmpfs-{uuid.uuid4().hex[:8]}"
     mount_point.mkdir()
     result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount_point)],
                             capture_output=True, text=True)
     if result.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here ({result.stderr.strip()}); full-disk tests need "
-                    "root (CI runs as root); the queue's ENOSPC paths are covered by injected "
-                    "errors in tests/unit/test_queue_robust.py")
+                    f"root (CI runs as root); {covered_by}")
     try:
         yield mount_point
     finally:

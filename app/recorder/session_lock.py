@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from app import session_files
+from app.filelock import lock_or_close
 from app.sessions import LOCK_FILE
 
 __all__ = ["LOCK_FILE", "SessionLock"]
@@ -27,17 +28,8 @@ class SessionLock:
     def try_acquire(self) -> bool:
         """Take the lock without waiting; False when another process holds it. Opened through
         the trust rule: a link or FIFO named .recording.lock raises UnsafeFile (an OSError)."""
-        fd = session_files.open_fd(self.root, LOCK_FILE, os.O_RDWR | os.O_CREAT)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        except BaseException:
-            os.close(fd)
-            raise
-        self._fd = fd
-        return True
+        self._fd = lock_or_close(session_files.open_fd(self.root, LOCK_FILE, os.O_RDWR | os.O_CREAT))
+        return self._fd is not None
 
     def release(self) -> None:
         if self._fd is not None:

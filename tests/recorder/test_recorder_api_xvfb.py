@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import os
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,6 +24,7 @@ from app.recorder.session_recorder import (
 from app.sessions import is_exported, load_meta
 from tests.recorder.conftest import REPO, XServer, run_cli, start_cli, wait_for_line
 from tests.recorder.videocheck import decode
+from tests.tmpfs import tiny_tmpfs
 
 pytestmark = [pytest.mark.xvfb, pytest.mark.slow]
 
@@ -108,23 +107,9 @@ def test_disk_full_injected_stops_cleanly(x_display: XServer, data_dir: Path) ->
     assert decode(recorder.paths.root / "video" / "screen.mp4").frames == 10
 
 
-@contextlib.contextmanager
-def tiny_tmpfs(base: Path, size: str) -> Iterator[Path]:
-    mount_point = base / f"tmpfs-{uuid.uuid4().hex[:8]}"
-    mount_point.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount_point)],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({result.stderr.strip()}); "
-                    "the disk-full path is covered by the injected-ENOSPC test")
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
-
-
 def test_disk_full_on_a_real_tiny_filesystem(xserver: XServer, tmp_path: Path) -> None:
-    with tiny_tmpfs(tmp_path, "3m") as mount:
+    with tiny_tmpfs(tmp_path, "3m",
+                    "the disk-full path is covered by the injected-ENOSPC test") as mount:
         data_dir = mount / "data"
         data_dir.mkdir()
         filler = mount / "filler"
