@@ -82,6 +82,9 @@ class GlobalHotkey(QObject):
 
     def stop(self) -> None:
         if self._listener is not None:
+            listener, self._listener = self._listener, None
             # pynput's stop() returns at once; the thread ends at the next input event (daemon).
-            self._listener.stop()
-            self._listener = None
+            try:
+                listener.stop()
+            except Exception as exc:  # its X connection already closed: the record thread ended
+                log.info("global hotkey listener stopped with its display already closed: %s", exc)
