@@ -20,10 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from app.commands import queue_support as qs
     from app.logs import setup_logging
-    from app.upload.queue_checks import load_valid_config, state_problem
-    from app.upload.queue_core import CANCELLABLE, real_engine
-    from app.upload.queue_ops import abort_and_reset
-    from app.upload.state_store import UploadStateStore
+    from app.upload.queue.checks import load_valid_config, state_problem
+    from app.upload.queue.core import CANCELLABLE, real_engine
+    from app.upload.queue.ops import abort_and_reset
+    from app.upload.session.state_store import UploadStateStore
 
     setup_logging(ctx.data_dir)
     data_dir, session_id = ctx.data_dir, args.session_id

@@ -56,7 +56,7 @@ def _fields() -> dict[str, dataclasses.Field[Any]]:
 
 def _show(ctx: CommandContext) -> int:
     from app.upload.config import load_config, validate_config
-    from app.upload.credentials import load_secrets, storage_warning
+    from app.upload.s3.credentials import load_secrets, storage_warning
 
     loaded = load_config(ctx.data_dir)
     if loaded.problem:
@@ -90,7 +90,7 @@ def _parse_value(key: str, raw: str) -> Any:
     if raw == "" and optional:
         return None
     if hint.startswith("dict"):
-        from app.upload.object_options import parse_tags
+        from app.upload.s3.object_options import parse_tags
 
         return parse_tags(raw)
     if hint.startswith("int"):
@@ -162,7 +162,7 @@ def _whole_number(raw: str) -> int:
 def _set(ctx: CommandContext, assignments: list[str]) -> int:
     from app.logs import register_secret
     from app.upload.config import UploadConfig, load_config, save_config, validate_config
-    from app.upload.credentials import save_secrets
+    from app.upload.s3.credentials import save_secrets
 
     fields = _fields()
     changes: dict[str, Any] = {}
@@ -235,7 +235,7 @@ def _set(ctx: CommandContext, assignments: list[str]) -> int:
             what = ("the secret could not be saved" + (" (the other settings were)" if config else ""))
             return fail(disk_sentence(exc, what), EXIT_FAILED)
         if storage == "file":
-            from app.upload.credentials import FILE_WARNING
+            from app.upload.s3.credentials import FILE_WARNING
 
             print(f"Note: {FILE_WARNING}", file=sys.stderr)
     print("Settings saved.")
@@ -255,7 +255,7 @@ def _type_words(field: dataclasses.Field[Any]) -> str:
 
 def _test(ctx: CommandContext) -> int:
     from app.upload.config import auto_upload_after_test, load_config, save_config
-    from app.upload.connection import lifecycle_sentence, test_connection
+    from app.upload.s3.connection import lifecycle_sentence, test_connection
 
     loaded = load_config(ctx.data_dir)
     if loaded.value is None:

@@ -20,7 +20,7 @@ from app.commands.context import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandContex
 
 if TYPE_CHECKING:
     from app.commands.queue_support import ProgressPrinter
-    from app.upload.queue_lock import QueueLock
+    from app.upload.queue.lock import QueueLock
 
 QUEUED_HINT = "queued; run `sessionrec queue --wait` or open the app to upload"
 
@@ -35,13 +35,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from app.commands import queue_support as qs
     from app.logs import setup_logging
-    from app.upload.handoff import HandOffError
-    from app.upload.queue_checks import check_enqueueable, load_valid_config, state_problem
-    from app.upload.queue_ops import mark_pending
-    from app.upload.state_store import UploadStateStore
+    from app.upload.queue.checks import check_enqueueable, load_valid_config, state_problem
+    from app.upload.queue.handoff import HandOffError
+    from app.upload.queue.ops import mark_pending
+    from app.upload.session.state_store import UploadStateStore
 
     if args.wait:
-        from app.upload.credentials import warm_up_in_background
+        from app.upload.s3.credentials import warm_up_in_background
 
         warm_up_in_background()
     setup_logging(ctx.data_dir)
@@ -133,7 +133,7 @@ def _run_owned(data_dir: Path, lock: QueueLock, todo: list[str], out: ProgressPr
                restore: bool) -> tuple[int | None, dict[str, str], dict[str, str]]:
     """Own the queue until `todo` ended: (exit code if it ended early, final statuses, sentences)."""
     from app.commands.queue_runner import QueueRunner
-    from app.upload.thread_host import ThreadQueueHost
+    from app.upload.queue.thread_host import ThreadQueueHost
 
     host = ThreadQueueHost(data_dir, lock)
     runner = QueueRunner(host, todo, out)

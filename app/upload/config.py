@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 from app.jsonfile import Loaded, read_json, write_json_atomic
 from app.jsonrecord import JsonRecord, to_camel
 from app.paths import config_path
-from app.upload.backoff import MAX_BASE_SEC, MAX_CAP_SEC, MIN_BASE_SEC, MIN_CAP_SEC
-from app.upload.object_options import option_problems
+from app.upload.queue.backoff import MAX_BASE_SEC, MAX_CAP_SEC, MIN_BASE_SEC, MIN_CAP_SEC
+from app.upload.s3.object_options import option_problems
 
 log = logging.getLogger(__name__)
 

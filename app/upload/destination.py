@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from app.models import UploadState
     from app.upload.config import UploadConfig
-    from app.upload.progress import Progress
+    from app.upload.session.progress import Progress
+    from app.upload.session.state_store import UploadStateStore
     from app.upload.session.transport import HeldPart
-    from app.upload.state_store import UploadStateStore
 
 DESTINATIONS = ("s3", "backend")
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject
 
-from app.upload.handoff import socket_name
 from app.upload.qt_ipc import QueueServer
 from app.upload.qt_queue import UploadQueue
-from app.upload.queue_core import Engine
-from app.upload.queue_lock import QueueLock
+from app.upload.queue.core import Engine
+from app.upload.queue.handoff import socket_name
+from app.upload.queue.lock import QueueLock
 
 
 class QueueHost(QObject):

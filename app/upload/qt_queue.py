@@ -15,9 +15,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from app.upload.progress import Progress
-from app.upload.queue_core import Engine, Reply, SerialQueue
-from app.upload.state_store import UploadStateStore
+from app.upload.queue.core import Engine, Reply, SerialQueue
+from app.upload.session.progress import Progress
+from app.upload.session.state_store import UploadStateStore
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from app.models import UploadState
     from app.upload.config import UploadConfig
-    from app.upload.progress import Progress
+    from app.upload.session.progress import Progress
+    from app.upload.session.state_store import UploadStateStore
     from app.upload.session.transport import HeldPart
-    from app.upload.state_store import UploadStateStore
 
 
 class S3Destination:
@@ -29,8 +29,8 @@ class S3Destination:
         return validate_config(self.config)
 
     def test_connection(self, secrets: dict[str, str] | None = None) -> str | None:
-        from app.upload.connection import test_connection
-        from app.upload.credentials import StoredSecrets
+        from app.upload.s3.connection import test_connection
+        from app.upload.s3.credentials import StoredSecrets
 
         stored = None
         if secrets is not None:
@@ -40,17 +40,17 @@ class S3Destination:
 
     def upload(self, session_id: str, store: UploadStateStore,
                on_progress: Callable[[Progress], None], cancel: threading.Event) -> UploadState:
-        from app.upload.engine import upload_session
+        from app.upload.session.engine import upload_session
 
         return upload_session(self.data_dir, session_id, self.config, store, on_progress, cancel)
 
     def abort(self, session_id: str, store: UploadStateStore) -> None:
-        from app.upload.engine import abort_session_upload
+        from app.upload.session.engine import abort_session_upload
 
         abort_session_upload(self.data_dir, session_id, self.config, store)
 
     def abort_upload(self, key: str, upload_id: str) -> None:
-        from app.upload.engine import abort_multipart_upload
+        from app.upload.session.engine import abort_multipart_upload
 
         abort_multipart_upload(self.data_dir, self.config, key, upload_id)
 

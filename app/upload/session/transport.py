@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from app.models import UploadedPart
-    from app.upload.part_reader import SliceReader
+    from app.upload.session.part_reader import SliceReader
 
 CONTENT_TYPE = "application/zip"
 
@@ -152,7 +152,7 @@ class MultipartTransport(Protocol):
 
 def stopped_reading(exc: BaseException) -> bool:
     """Whether `exc` is, or was caused by, the body's ReaderStopped (clients wrap it)."""
-    from app.upload.part_reader import ReaderStopped
+    from app.upload.session.part_reader import ReaderStopped
 
     seen: set[int] = set()
     current: BaseException | None = exc

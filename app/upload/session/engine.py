@@ -39,13 +39,14 @@ from typing import Any
 from app import session_files
 from app.models import MultipartState, UploadedPart, UploadState
 from app.sessions import ZIP_FILE, InvalidSessionId, SessionPaths, load_meta, session_paths
-from app.upload import uploaded_ledger
 from app.upload.config import UploadConfig, object_key, part_size_for, workers_for
-from app.upload.credentials import make_s3_client
-from app.upload.errors import SESSION_REMOVED_SENTENCE, ErrorKind, UploadCancelled, UploadError
-from app.upload.object_meta import object_metadata
-from app.upload.object_options import head_mismatches, needs_head, object_args
-from app.upload.part_reader import (
+from app.upload.s3.credentials import make_s3_client
+from app.upload.s3.errors import classify, disk_read_error, error_code
+from app.upload.s3.object_options import head_mismatches, needs_head, object_args
+from app.upload.session import uploaded_ledger
+from app.upload.session.errors import SESSION_REMOVED_SENTENCE, ErrorKind, UploadCancelled, UploadError
+from app.upload.session.object_meta import object_metadata
+from app.upload.session.part_reader import (
     BandwidthLimiter,
     ReaderStopped,
     SharedFd,
@@ -55,10 +56,9 @@ from app.upload.part_reader import (
     composite_etag,
     digest_slice,
 )
-from app.upload.progress import Progress, ProgressMeter
-from app.upload.s3errors import classify, disk_read_error, error_code
-from app.upload.state_store import UploadStateStore
-from app.upload.zip_verify import (
+from app.upload.session.progress import Progress, ProgressMeter
+from app.upload.session.state_store import UploadStateStore
+from app.upload.session.zip_verify import (
     SequentialDigests,
     check_central_directory,
     damaged,

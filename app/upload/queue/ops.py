@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from app import session_files
 from app.models import UploadState
 from app.sessions import ZIP_FILE, session_paths
-from app.upload.errors import UploadError
-from app.upload.state_store import UploadStateStore
+from app.upload.session.errors import UploadError
+from app.upload.session.state_store import UploadStateStore
 
 if TYPE_CHECKING:
     from app.upload.config import UploadConfig

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from app import session_files
 from app.sessions import EXPORTED_MARKER, ZIP_FILE, InvalidSessionId, load_meta, session_paths
-from app.upload.state_store import StateDamaged, UploadStateStore
+from app.upload.session.state_store import StateDamaged, UploadStateStore
 
 if TYPE_CHECKING:
     from app.upload.config import UploadConfig

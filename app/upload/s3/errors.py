@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from app.logs import scrub
-from app.upload.errors import ErrorKind, UploadError
+from app.upload.session.errors import ErrorKind, UploadError
 
 log = logging.getLogger(__name__)
 

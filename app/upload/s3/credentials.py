@@ -26,7 +26,7 @@ from app.jsonfile import read_json, write_json_atomic
 from app.logs import register_secret
 from app.paths import credentials_path
 from app.upload.config import UploadConfig, is_loopback_host
-from app.upload.errors import ErrorKind, UploadError
+from app.upload.session.errors import ErrorKind, UploadError
 
 log = logging.getLogger(__name__)
 

@@ -11,12 +11,12 @@ import logging
 import threading
 from pathlib import Path
 
-from app.upload.handoff import listen_path
-from app.upload.handoff_server import HandOffServer
-from app.upload.progress import Progress
-from app.upload.queue_core import Engine, QueueEvents, Reply, SerialQueue
-from app.upload.queue_lock import QueueLock
-from app.upload.state_store import UploadStateStore
+from app.upload.queue.core import Engine, QueueEvents, Reply, SerialQueue
+from app.upload.queue.handoff import listen_path
+from app.upload.queue.handoff_server import HandOffServer
+from app.upload.queue.lock import QueueLock
+from app.upload.session.progress import Progress
+from app.upload.session.state_store import UploadStateStore
 
 log = logging.getLogger(__name__)
 

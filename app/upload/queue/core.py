@@ -30,13 +30,13 @@ from app.models import UploadState, UploadStatus
 from app.paths import sessions_root
 from app.retention import RetentionPolicy, apply_cleanup
 from app.sessions import session_paths
-from app.upload import queue_checks
-from app.upload.backoff import MAX_CAP_SEC, backoff_delay, max_delay
-from app.upload.errors import SESSION_REMOVED_SENTENCE, ErrorKind, UploadCancelled, UploadError
-from app.upload.progress import Progress, ProgressCallback
-from app.upload.queue_ops import abort_and_reset, mark_pending
-from app.upload.restore import restore_queue
-from app.upload.state_store import StateDamaged, UploadStateStore, now_ms
+from app.upload.queue import checks as queue_checks
+from app.upload.queue.backoff import MAX_CAP_SEC, backoff_delay, max_delay
+from app.upload.queue.ops import abort_and_reset, mark_pending
+from app.upload.queue.restore import restore_queue
+from app.upload.session.errors import SESSION_REMOVED_SENTENCE, ErrorKind, UploadCancelled, UploadError
+from app.upload.session.progress import Progress, ProgressCallback
+from app.upload.session.state_store import StateDamaged, UploadStateStore, now_ms
 
 if TYPE_CHECKING:
     from app.upload.config import UploadConfig
@@ -91,7 +91,7 @@ class Engine:
 
 
 def real_engine() -> Engine:
-    from app.upload.engine import abort_multipart_upload, abort_session_upload, upload_session
+    from app.upload.session.engine import abort_multipart_upload, abort_session_upload, upload_session
 
     return Engine(upload=upload_session, abort=abort_session_upload, abort_id=abort_multipart_upload)
 
