@@ -550,7 +550,7 @@ class MainWindow(QMainWindow):
 
     def copy_link(self, session_id: str, expires_s: int | None = None) -> None:
         """Make a share link off the GUI thread and put it on the clipboard (never in a log)."""
-        from app.upload.share_link import DEFAULT_EXPIRES_S, LinkError, ShareLink, make_share_link
+        from app.upload.s3.share_link import DEFAULT_EXPIRES_S, LinkError, ShareLink, make_share_link
 
         data_dir = self.data_dir
         seconds = expires_s or DEFAULT_EXPIRES_S

@@ -27,7 +27,7 @@ from app import session_files
 from app.jsonfile import MAX_JSON_BYTES, Loaded, dumps, parse_json_bytes, unsafe_problem
 from app.models import SessionListItem, SessionMeta, UploadState, UploadStatus
 from app.paths import sessions_root
-from app.upload.state_bounds import bounded_state
+from app.upload.session.state_bounds import bounded_state
 
 T = TypeVar("T")
 

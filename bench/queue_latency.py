@@ -18,9 +18,9 @@ from pathlib import Path
 
 from app.paths import ensure_data_dir
 from app.upload.config import UploadConfig, save_config
-from app.upload.credentials import save_secrets
-from app.upload.progress import Progress
-from app.upload.queue_core import SerialQueue
+from app.upload.queue.core import SerialQueue
+from app.upload.s3.credentials import save_secrets
+from app.upload.session.progress import Progress
 from tests.factories import make_session
 from tests.s3support.proxy import Fault, FaultProxy
 from tests.s3support.server import OPEN_ACCESS_KEY, OPEN_SECRET_KEY, S3Server

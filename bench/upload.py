@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from app.upload.state_store import UploadStateStore
+from app.upload.session.state_store import UploadStateStore
 from bench import upload_uplink
 from bench.upload_support import (
     BUCKET,

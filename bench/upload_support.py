@@ -17,8 +17,8 @@ from typing import Any
 
 from app.sessions import load_meta, save_meta, session_paths
 from app.upload.config import UploadConfig, save_config
-from app.upload.credentials import save_secrets
-from app.upload.state_store import UploadStateStore
+from app.upload.s3.credentials import save_secrets
+from app.upload.session.state_store import UploadStateStore
 from tests.factories import make_session
 
 REPO = Path(__file__).resolve().parents[1]

@@ -61,9 +61,10 @@ def dark_palette() -> object:
 
 
 def sessions_in_every_state(data_dir: Path) -> dict[str, str]:
+    from app.upload.state_store import UploadStateStore
+
     from app.models import MultipartState
     from app.sessions import session_paths
-    from app.upload.state_store import UploadStateStore
     from tests.factories import make_session
 
     now = int(time.time() * 1000)
@@ -103,11 +104,11 @@ def sessions_in_every_state(data_dir: Path) -> dict[str, str]:
 
 def search_and_select(app: object, window: object, data_dir: Path) -> None:
     """More titled sessions, failed after an outage; search 'checkout', select three failed ones."""
+    from app.upload.state_store import UploadStateStore
     from PySide6.QtCore import QItemSelectionModel
 
     from app.session_texts import set_session_texts
     from app.sessions import list_sessions
-    from app.upload.state_store import UploadStateStore
     from tests.factories import make_session
 
     now = int(time.time() * 1000)
@@ -215,12 +216,12 @@ def main() -> None:
 
 
 def run() -> None:
+    from app.upload.credentials import save_secrets
     from PySide6.QtWidgets import QApplication
 
     from app.main_window import MainWindow
     from app.paths import ensure_data_dir
     from app.upload.config import UploadConfig, save_config
-    from app.upload.credentials import save_secrets
     from app.widgets.recording_controller import RecordingController
     from app.widgets.services import Services
 

@@ -15,7 +15,7 @@ from app.commands.context import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
 from app.models import UploadStatus
 
 if TYPE_CHECKING:
-    from app.upload.state_store import UploadStateStore
+    from app.upload.session.state_store import UploadStateStore
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +44,10 @@ def queue_many(data_dir: Path, op: str, ids: list[str]) -> Queued:
     """`op` ("upload" or "retry") for every id: to the owner of the queue when there is one,
     else `pending` on disk for the next owner. Refused sessions do not stop the others."""
     from app.commands import queue_support as qs
-    from app.upload.handoff import BATCH_IDS, HandOffError
-    from app.upload.queue_checks import load_valid_config
-    from app.upload.queue_ops import mark_pending
-    from app.upload.state_store import UploadStateStore
+    from app.upload.queue.checks import load_valid_config
+    from app.upload.queue.handoff import BATCH_IDS, HandOffError
+    from app.upload.queue.ops import mark_pending
+    from app.upload.session.state_store import UploadStateStore
 
     store = UploadStateStore(data_dir)
     owned = qs.take_or_find_owner(data_dir)
@@ -134,7 +134,7 @@ def auto_upload(data_dir: Path, ids: list[str], say: Callable[[str], None]) -> N
 
 def _problem(data_dir: Path, store: UploadStateStore, session_id: str, op: str) -> str | None:
     """Re-checked one by one: a session may have changed since it was listed."""
-    from app.upload.queue_checks import check_enqueueable, state_problem
+    from app.upload.queue.checks import check_enqueueable, state_problem
 
     if op == "retry":
         status, problem = state_problem(store, session_id)

@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from app.logs import setup_logging
     from app.upload.config import load_config
-    from app.upload.demo_server import DemoS3Server
+    from app.upload.s3.demo_server import DemoS3Server
 
     setup_logging(ctx.data_dir)
     server = DemoS3Server(port=args.port)

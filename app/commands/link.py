@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from app.logs import setup_logging
-    from app.upload.share_link import LinkError, make_share_link, parse_duration
+    from app.upload.s3.share_link import LinkError, make_share_link, parse_duration
 
     setup_logging(ctx.data_dir)
     try:

@@ -19,9 +19,9 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from app.commands import queue_support as qs
     from app.commands.queue_runner import QueueRunner
     from app.logs import setup_logging
-    from app.upload.restore import plan_restore, read_stored_sessions
-    from app.upload.state_store import UploadStateStore
-    from app.upload.thread_host import ThreadQueueHost
+    from app.upload.queue.restore import plan_restore, read_stored_sessions
+    from app.upload.queue.thread_host import ThreadQueueHost
+    from app.upload.session.state_store import UploadStateStore
 
     setup_logging(ctx.data_dir)
     if not args.wait:

@@ -13,12 +13,12 @@ import signal
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from app.upload.progress import Progress
-from app.upload.state_store import StateDamaged
+from app.upload.session.progress import Progress
+from app.upload.session.state_store import StateDamaged
 
 if TYPE_CHECKING:
     from app.commands.queue_support import ProgressPrinter
-    from app.upload.thread_host import ThreadQueueHost
+    from app.upload.queue.thread_host import ThreadQueueHost
 
 TERMINAL = ("done", "failed", "not_uploaded")
 SLICE_S = 0.2  # how long the main thread waits for a report before it looks at signals

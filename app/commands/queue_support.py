@@ -14,10 +14,10 @@ from app.commands.context import EXIT_FAILED, EXIT_OK, EXIT_USAGE, fail
 from app.format import human_duration, human_rate, human_size, next_try_text
 from app.models import UploadState
 from app.paths import sessions_root
-from app.upload.errors import SESSION_REMOVED_SENTENCE
-from app.upload.handoff import HandOffError, send_request
-from app.upload.queue_lock import QueueLock, read_owner
-from app.upload.state_store import StateDamaged, UploadStateStore, now_ms
+from app.upload.queue.handoff import HandOffError, send_request
+from app.upload.queue.lock import QueueLock, read_owner
+from app.upload.session.errors import SESSION_REMOVED_SENTENCE
+from app.upload.session.state_store import StateDamaged, UploadStateStore, now_ms
 
 TERMINAL = ("done", "failed", "not_uploaded")
 OWNER_WAIT_S = 5.0

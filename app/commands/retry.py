@@ -42,9 +42,9 @@ def run_one(args: argparse.Namespace, ctx: CommandContext) -> int:
     from app.commands import queue_support as qs
     from app.commands.upload import QUEUED_HINT
     from app.logs import setup_logging
-    from app.upload.queue_checks import load_valid_config, session_problem, state_problem
-    from app.upload.queue_ops import mark_pending
-    from app.upload.state_store import UploadStateStore
+    from app.upload.queue.checks import load_valid_config, session_problem, state_problem
+    from app.upload.queue.ops import mark_pending
+    from app.upload.session.state_store import UploadStateStore
 
     setup_logging(ctx.data_dir)
     data_dir, session_id = ctx.data_dir, args.session_id

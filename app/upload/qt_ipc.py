@@ -1,6 +1,6 @@
 """The window's side of the queue hand-off (DESIGN §7): a QLocalServer answering the
 requests that `handoff.send_request` sends from a second `sessionrec` process. Wire format
-and socket name: see `app/upload/handoff.py` (a command-line owner serves the same protocol
+and socket name: see `app/upload/queue/handoff.py` (a command-line owner serves the same protocol
 without Qt: `handoff_server.py`). An answer is sent once the command took effect.
 """
 
@@ -13,7 +13,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from app.upload.handoff import (
+from app.upload.qt_queue import UploadQueue
+from app.upload.queue.handoff import (
     MAX_MESSAGE_BYTES,
     NOT_UNDERSTOOD,
     TOO_LARGE,
@@ -22,7 +23,6 @@ from app.upload.handoff import (
     parse_request,
     socket_name,
 )
-from app.upload.qt_queue import UploadQueue
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 def main(argv: list[str]) -> int:
     from app.logs import setup_logging
     from app.upload.config import load_config
-    from app.upload.demo_server import DemoS3Server
+    from app.upload.s3.demo_server import DemoS3Server
 
     data_dir = Path(argv[0])
     setup_logging(data_dir)

@@ -86,7 +86,7 @@ def warm_up() -> None:
     except Exception:
         log.exception("preloading the recorder failed")
     try:
-        from app.upload.credentials import warm_up as load_s3_models
+        from app.upload.s3.credentials import warm_up as load_s3_models
 
         load_s3_models()
     except Exception:
@@ -95,7 +95,7 @@ def warm_up() -> None:
 
 def is_demo_config(config: Any) -> bool:
     from app.upload.config import is_loopback_host
-    from app.upload.demo_server import DEMO_ACCESS_KEY, DEMO_BUCKET
+    from app.upload.s3.demo_server import DEMO_ACCESS_KEY, DEMO_BUCKET
 
     if config is None or not config.endpoint_url:
         return False
@@ -166,7 +166,7 @@ class RemoteQueue(QObject):
         self.data_dir = data_dir
 
     def _send(self, op: str, session_id: str) -> None:
-        from app.upload.handoff import HandOffError, send_request
+        from app.upload.queue.handoff import HandOffError, send_request
 
         def work() -> str | None:
             try:
@@ -180,7 +180,7 @@ class RemoteQueue(QObject):
     def send_many(self, op: str, session_ids: list[str],
                   then: Callable[[dict[str, str]], None]) -> None:
         """One hand-off request for many sessions; `then(refusals)` on the GUI thread."""
-        from app.upload.handoff import HandOffError, send_in_batches
+        from app.upload.queue.handoff import HandOffError, send_in_batches
 
         wire_op = "upload" if op == "enqueue" else op
 

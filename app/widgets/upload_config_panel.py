@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.upload.config import MIB, UploadConfig, object_key, validate_config
-from app.upload.object_options import STORAGE_CLASSES, format_tags, parse_tags
+from app.upload.s3.object_options import STORAGE_CLASSES, format_tags, parse_tags
 from app.widgets.background import run_in_background
 from app.widgets.session_card import error_colour
 
@@ -52,7 +52,7 @@ class LoadedSettings:
 
 def load_settings(data_dir: Path) -> LoadedSettings:
     from app.upload.config import load_config
-    from app.upload.credentials import load_secrets, storage_warning
+    from app.upload.s3.credentials import load_secrets, storage_warning
 
     loaded = load_config(data_dir)
     secrets = load_secrets(data_dir)
@@ -80,7 +80,7 @@ def secret_changes(secret: str | None, token: str | None, clear_secrets: bool,
 def save_settings(data_dir: Path, config: UploadConfig, secret: str | None, token: str | None,
                   clear_secrets: bool, forget_token: bool = False) -> LoadedSettings:
     from app.upload.config import save_config
-    from app.upload.credentials import save_secrets
+    from app.upload.s3.credentials import save_secrets
 
     save_config(data_dir, config)
     changes = secret_changes(secret, token, clear_secrets, forget_token)
@@ -94,8 +94,8 @@ def check_connection(data_dir: Path, config: UploadConfig, secret: str | None,
     """None when the bucket answers, else one sentence. Newly typed, unsaved secrets are
     tried as they are (each empty field uses the saved value, as Save would keep it) and
     stored nowhere, so testing never saves anything."""
-    from app.upload.connection import test_connection
-    from app.upload.credentials import StoredSecrets, load_secrets
+    from app.upload.s3.connection import test_connection
+    from app.upload.s3.credentials import StoredSecrets, load_secrets
 
     typed = None
     if secret or token or forget_token:

@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, Slot
 from app.models import UploadState
 from app.sessions import iter_session_paths, load_upload_state, session_paths
 from app.upload.config import object_key
-from app.upload.state_store import UploadStateStore
+from app.upload.session.state_store import UploadStateStore
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

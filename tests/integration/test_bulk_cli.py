@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.sessions import session_paths
-from app.upload.handoff import send_in_batches
+from app.upload.queue.handoff import send_in_batches
 from tests.factories import make_session
 from tests.integration.queue_helpers import (
     all_states_parse,
@@ -99,7 +99,7 @@ def test_send_in_batches_splits_and_merges(monkeypatch: pytest.MonkeyPatch, tmp_
         sent.append(ids)
         return {i: None if int(i[-1]) % 2 else "no" for i in ids}
 
-    monkeypatch.setattr("app.upload.handoff.send_request", fake_send)
+    monkeypatch.setattr("app.upload.queue.handoff.send_request", fake_send)
     ids = [f"s{i}" for i in range(7)]
     answers = send_in_batches(tmp_path, "retry", ids, batch=3)
     assert sent == [ids[:3], ids[3:6], ids[6:]]

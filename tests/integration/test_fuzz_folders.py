@@ -25,7 +25,7 @@ import pytest
 from app.paths import ensure_data_dir
 from app.sessions import session_paths
 from app.upload.config import UploadConfig, object_key, save_config
-from app.upload.credentials import save_secrets
+from app.upload.s3.credentials import save_secrets
 from tests import hostile
 from tests.s3support.server import OPEN_ACCESS_KEY, OPEN_SECRET_KEY, S3Server
 

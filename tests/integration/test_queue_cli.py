@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from app.upload.queue_lock import read_owner
+from app.upload.queue.lock import read_owner
 from tests.factories import make_session
 from tests.integration.queue_helpers import (
     all_states_parse,

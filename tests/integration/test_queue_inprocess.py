@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from app.upload.backoff import delay_bounds
 from app.upload.qt_queue import UploadQueue
+from app.upload.queue.backoff import delay_bounds
 from tests.factories import make_session
 from tests.integration.queue_helpers import (
     QueueWatch,

@@ -24,9 +24,9 @@ import pytest
 
 from app.logs import setup_logging
 from app.paths import log_path
-from app.upload.engine import upload_session
-from app.upload.share_link import LinkError, make_share_link
-from app.upload.state_store import UploadStateStore
+from app.upload.s3.destination import upload_session
+from app.upload.s3.share_link import LinkError, make_share_link
+from app.upload.session.state_store import UploadStateStore
 from tests.integration.upload_helpers import session_with_zip, zip_bytes
 from tests.s3support.presign import PresignChecker
 from tests.s3support.proxy import FaultProxy

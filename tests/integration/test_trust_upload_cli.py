@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from app.sessions import session_paths
-from app.upload.errors import SESSION_REMOVED_SENTENCE
+from app.upload.session.errors import SESSION_REMOVED_SENTENCE
 from tests.factories import make_session
 from tests.integration.queue_helpers import (
     REPO_ROOT,

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from app.upload.engine import upload_session
-from app.upload.errors import UploadCancelled
-from app.upload.state_store import UploadStateStore
+from app.upload.s3.destination import upload_session
+from app.upload.session.errors import UploadCancelled
+from app.upload.session.state_store import UploadStateStore
 from tests.integration.upload_helpers import MIB, ProgressLog, session_with_zip, zip_bytes
 from tests.s3support.proxy import FaultProxy
 from tests.s3support.server import S3Server

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from app.sessions import session_paths
-from app.upload.engine import abort_session_upload, upload_session
-from app.upload.errors import UploadCancelled
-from app.upload.progress import Progress
-from app.upload.state_store import UploadStateStore
+from app.upload.s3.destination import abort_session_upload, upload_session
+from app.upload.session.errors import UploadCancelled
+from app.upload.session.progress import Progress
+from app.upload.session.state_store import UploadStateStore
 from tests.integration.upload_helpers import MIB, ProgressLog, session_with_zip, zip_bytes
 from tests.s3support.proxy import FaultProxy
 from tests.s3support.server import REPO_ROOT, S3Server

@@ -11,10 +11,10 @@ import pytest
 from app import __version__
 from app.session_texts import set_session_texts
 from app.sessions import load_meta, session_paths
-from app.upload.engine import upload_session
-from app.upload.object_meta import decode_text
-from app.upload.part_reader import composite_checksum
-from app.upload.state_store import UploadStateStore
+from app.upload.s3.destination import upload_session
+from app.upload.session.object_meta import decode_text
+from app.upload.session.part_reader import composite_checksum
+from app.upload.session.state_store import UploadStateStore
 from tests.integration.upload_helpers import MIB, ProgressLog, session_with_zip, sha256, zip_bytes
 from tests.s3support.server import S3Server
 
@@ -124,7 +124,7 @@ def test_zip_sha256_metadata_is_the_hash_of_the_object(data_dir: Path, s3_config
 def test_bandwidth_cap_paces_the_sending_pass(data_dir: Path, s3_config: Any, bucket: str,
                                               fault_proxy: Any) -> None:
     # Not a timing assert: the limiter is observed through its own accounting.
-    from app.upload import part_reader
+    from app.upload.session import part_reader
 
     consumed: list[int] = []
     original = part_reader.BandwidthLimiter.consume
@@ -149,10 +149,10 @@ def test_loopback_parts_carry_a_checksum_instead_of_a_payload_hash(
     # What goes on the wire: over loopback http the body is not hashed into the signature
     # (UNSIGNED-PAYLOAD) and every part carries its signed CRC32 header instead; the server's
     # composite checksum is then compared with ours by the engine's HeadObject check.
-    from app.upload import engine
+    from app.upload.s3 import transport
 
     sent: list[dict[str, str]] = []
-    original = engine.make_s3_client
+    original = transport.make_s3_client
 
     def spying_client(*args: Any) -> Any:
         client = original(*args)
@@ -167,7 +167,7 @@ def test_loopback_parts_carry_a_checksum_instead_of_a_payload_hash(
     config = s3_config()
     session_id = session_with_zip(data_dir, 11 * MIB)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(engine, "make_s3_client", spying_client)
+        mp.setattr(transport, "make_s3_client", spying_client)
         state = upload_session(data_dir, session_id, config, UploadStateStore(data_dir),
                                ProgressLog(), threading.Event())
     assert len(sent) == 3

@@ -11,7 +11,7 @@ from typing import Any
 
 from app.paths import config_path, credentials_path
 from app.upload.config import UploadConfig
-from app.upload.credentials import FILE_WARNING, load_secrets, save_secrets, storage_warning
+from app.upload.s3.credentials import FILE_WARNING, load_secrets, save_secrets, storage_warning
 from tests.integration.upload_helpers import MIB, session_with_zip
 from tests.s3support.proxy import FaultProxy
 from tests.s3support.server import REPO_ROOT, S3Server
@@ -127,9 +127,9 @@ def test_config_show_masks_and_set_rejects_bad_values(data_dir: Path) -> None:
 def test_demo_server_config_uploads(data_dir: Path) -> None:
     import threading
 
-    from app.upload.demo_server import DemoS3Server
-    from app.upload.engine import upload_session
-    from app.upload.state_store import UploadStateStore
+    from app.upload.s3.demo_server import DemoS3Server
+    from app.upload.s3.destination import upload_session
+    from app.upload.session.state_store import UploadStateStore
 
     server = DemoS3Server().start()
     try:
@@ -161,7 +161,7 @@ def test_a_keyring_save_moves_the_rest_of_the_file_along(data_dir: Path, memory_
 
 def test_secrets_in_the_file_are_read_without_loading_the_keyring(data_dir: Path) -> None:
     save_secrets(data_dir, secretAccessKey=CANARY)  # no keyring: the file
-    probe = ("import sys; from pathlib import Path; from app.upload.credentials import load_secrets; "
+    probe = ("import sys; from pathlib import Path; from app.upload.s3.credentials import load_secrets; "
              f"s = load_secrets(Path({str(data_dir)!r})); "
              "print(s.storage, s.secret_access_key is not None, 'keyring' in sys.modules)")
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.sessions import session_paths
-from app.upload.progress import Progress
+from app.upload.session.progress import Progress
 from tests.factories import make_session
 
 MIB = 1024 * 1024

@@ -102,7 +102,7 @@ def bucket(s3_server: S3Server) -> Iterator[str]:
 @pytest.fixture
 def s3_config(data_dir: Path, s3_server: S3Server, bucket: str) -> Callable[..., Any]:
     from app.upload.config import UploadConfig, save_config, validate_config
-    from app.upload.credentials import save_secrets
+    from app.upload.s3.credentials import save_secrets
 
     def make(secret_access_key: str = OPEN_SECRET_KEY, session_token: str | None = None,
              **overrides: Any) -> UploadConfig:

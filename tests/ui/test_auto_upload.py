@@ -13,7 +13,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.upload.config import load_config, object_key
-from app.upload.object_meta import decode_text
+from app.upload.session.object_meta import decode_text
 from tests.factories import make_session
 from tests.recorder.conftest import XServer
 from tests.recorder.synthetic import interrupted_session

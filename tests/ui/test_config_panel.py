@@ -138,7 +138,7 @@ def test_local_test_bucket_works_end_to_end_and_stops_with_the_app(qtbot: QtBot,
 def _stored_panel(qtbot: QtBot, data_dir: Path, secret: str | None, token: str | None
                   ) -> UploadConfigPanel:
     from app.upload.config import UploadConfig, save_config
-    from app.upload.credentials import save_secrets
+    from app.upload.s3.credentials import save_secrets
 
     save_config(data_dir, UploadConfig(bucket="my-bucket", region="eu-west-1",
                                        access_key_id="AKIATESTKEY"))
@@ -152,7 +152,7 @@ def _stored_panel(qtbot: QtBot, data_dir: Path, secret: str | None, token: str |
 @pytest.mark.parametrize("typed_token", [False, True], ids=["token-untyped", "token-typed"])
 def test_save_keeps_what_was_not_typed_and_stores_what_was(
         qtbot: QtBot, data_dir: Path, stored_token: bool, typed_secret: bool, typed_token: bool) -> None:
-    from app.upload.credentials import load_secrets
+    from app.upload.s3.credentials import load_secrets
 
     panel = _stored_panel(qtbot, data_dir, "old-secret", "old-token" if stored_token else None)
     if typed_secret:
@@ -175,7 +175,7 @@ def test_save_keeps_what_was_not_typed_and_stores_what_was(
 
 
 def test_token_and_secret_typed_on_a_first_save_are_both_kept(qtbot: QtBot, data_dir: Path) -> None:
-    from app.upload.credentials import load_secrets
+    from app.upload.s3.credentials import load_secrets
 
     panel = _stored_panel(qtbot, data_dir, None, None)
     qtbot.keyClicks(panel.secret, "first-secret")
@@ -187,7 +187,7 @@ def test_token_and_secret_typed_on_a_first_save_are_both_kept(qtbot: QtBot, data
 
 
 def test_a_saved_token_goes_only_when_asked(qtbot: QtBot, data_dir: Path) -> None:
-    from app.upload.credentials import load_secrets
+    from app.upload.s3.credentials import load_secrets
 
     panel = _stored_panel(qtbot, data_dir, "old-secret", "old-token")
     assert panel.forget_token.isVisible() and "saved" in panel.token.placeholderText()

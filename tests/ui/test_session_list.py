@@ -170,7 +170,7 @@ def test_keyboard_acts_on_the_current_card(qtbot: QtBot, data_dir: Path) -> None
 
 def test_tooltip_carries_the_failure_detail(qtbot: QtBot, data_dir: Path) -> None:
     ids = one_of_each(data_dir)
-    from app.upload.state_store import UploadStateStore
+    from app.upload.session.state_store import UploadStateStore
 
     UploadStateStore(data_dir).update(ids["failed"], last_error="The access key is not valid.",
                                       error_detail="InvalidAccessKeyId (HTTP 403)")

@@ -15,7 +15,7 @@ from pytestqt.qtbot import QtBot
 from app.recorder.session_lock import SessionLock
 from app.sessions import load_meta, session_paths
 from app.upload.config import object_key
-from app.upload.object_meta import decode_text
+from app.upload.session.object_meta import decode_text
 from tests.factories import make_session
 from tests.recorder.conftest import XServer
 from tests.s3support.server import S3Server

@@ -19,8 +19,8 @@ from pytestqt.qtbot import QtBot
 from app.main_window import MainWindow
 from app.paths import ensure_data_dir
 from app.playback.thumbnail import THUMBNAIL_FILE
-from app.upload.engine import upload_session
-from app.upload.state_store import UploadStateStore
+from app.upload.s3.destination import upload_session
+from app.upload.session.state_store import UploadStateStore
 from app.widgets.session_model import Role
 from tests.factories import make_session
 from tests.ui.helpers import button_centre, click_card_button, close_app, open_app

@@ -9,9 +9,9 @@ import pytest
 
 from app.models import MultipartState, UploadedPart, UploadState
 from app.paths import config_path
-from app.upload.backoff import backoff_delay, base_delay
 from app.upload.config import NUMBER_BOUNDS, UploadConfig, clamp_numbers, load_config, validate_config
-from app.upload.state_bounds import MAX_AHEAD_MS, bounded_state
+from app.upload.queue.backoff import backoff_delay, base_delay
+from app.upload.session.state_bounds import MAX_AHEAD_MS, bounded_state
 
 NOW = 1_700_000_000_000
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.upload.part_reader import ReaderStopped, SliceReader, digest_slice
+from app.upload.session.part_reader import ReaderStopped, SliceReader, digest_slice
 
 SIZE = 3_000_001
 # (offset, length): whole file, unaligned middle, a tail shorter than any block, empty.

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Slot
 
-from app.upload.handoff import send_request, socket_name
 from app.upload.qt_host import QueueHost
-from app.upload.queue_lock import QueueLock
-from app.upload.state_store import UploadStateStore
+from app.upload.queue.handoff import send_request, socket_name
+from app.upload.queue.lock import QueueLock
+from app.upload.session.state_store import UploadStateStore
 from tests.factories import make_session
 from tests.unit.test_queue_core import FakeConfig, ScriptedEngine
 
@@ -47,7 +47,7 @@ def test_signals_arrive_in_the_gui_thread_and_big_sizes_survive(qtbot, data_dir:
     big = 5 * 1024**3  # above 2**31: must not be truncated by a C++ int
 
     def upload(data_dir_, session_id, config, store, on_progress, cancel):
-        from app.upload.progress import Progress
+        from app.upload.session.progress import Progress
         on_progress(Progress(big, big, 1e6, 0.0))
         return store.update(session_id, bytes_uploaded=big, total_bytes=big)
 
@@ -102,7 +102,7 @@ def test_a_command_line_upload_is_handed_to_the_window_owner(qtbot, data_dir: Pa
     import subprocess
 
     from app.upload.config import UploadConfig, save_config
-    from app.upload.credentials import save_secrets
+    from app.upload.s3.credentials import save_secrets
     from tests.integration.queue_helpers import cli, cli_env
 
     save_config(data_dir, UploadConfig(bucket="bucket-for-handoff", region="us-east-1",

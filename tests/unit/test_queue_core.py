@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 
 from app.models import UploadState
-from app.upload.backoff import delay_bounds
-from app.upload.errors import ErrorKind, UploadCancelled, UploadError
-from app.upload.progress import Progress
-from app.upload.queue_core import Engine, SerialQueue
-from app.upload.state_store import UploadStateStore
+from app.upload.queue.backoff import delay_bounds
+from app.upload.queue.calls import DestinationCalls as Engine
+from app.upload.queue.core import SerialQueue
+from app.upload.session.errors import ErrorKind, UploadCancelled, UploadError
+from app.upload.session.progress import Progress
+from app.upload.session.state_store import UploadStateStore
 from tests.factories import make_session
 
 

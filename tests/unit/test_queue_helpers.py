@@ -11,10 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.models import UploadState
-from app.upload.backoff import backoff_delay, base_delay, delay_bounds
-from app.upload.queue_lock import QueueLock, read_owner
-from app.upload.restore import StoredSession, plan_restore, restore_queue
-from app.upload.state_store import UploadStateStore
+from app.upload.queue.backoff import backoff_delay, base_delay, delay_bounds
+from app.upload.queue.lock import QueueLock, read_owner
+from app.upload.queue.restore import StoredSession, plan_restore, restore_queue
+from app.upload.session.state_store import UploadStateStore
 from tests.factories import make_session
 
 
@@ -72,7 +72,7 @@ def test_lock_is_exclusive_and_records_the_owner(data_dir: Path) -> None:
 
 
 def test_a_killed_owner_leaves_the_lock_free(data_dir: Path) -> None:
-    code = ("import sys, time; from pathlib import Path; from app.upload.queue_lock import QueueLock;"
+    code = ("import sys, time; from pathlib import Path; from app.upload.queue.lock import QueueLock;"
             "assert QueueLock(Path(sys.argv[1])).acquire(); print('held', flush=True); time.sleep(60)")
     root = Path(__file__).resolve().parents[2]
     child = subprocess.Popen([sys.executable, "-c", code, str(data_dir)], cwd=root,

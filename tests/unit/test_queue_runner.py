@@ -11,9 +11,9 @@ from pathlib import Path
 
 from app.commands.queue_runner import QueueRunner
 from app.commands.queue_support import ProgressPrinter
-from app.upload.queue_lock import QueueLock
-from app.upload.state_store import UploadStateStore
-from app.upload.thread_host import ThreadQueueHost
+from app.upload.queue.lock import QueueLock
+from app.upload.queue.thread_host import ThreadQueueHost
+from app.upload.session.state_store import UploadStateStore
 from tests.factories import make_session
 from tests.unit.test_queue_core import FakeConfig, ScriptedEngine, wait_for
 

@@ -22,7 +22,7 @@ from app.session_texts import (
     set_session_texts,
 )
 from app.sessions import list_sessions, load_meta, session_paths
-from app.upload.object_meta import MAX_METADATA_BYTES, decode_text, encode_text, object_metadata
+from app.upload.session.object_meta import MAX_METADATA_BYTES, decode_text, encode_text, object_metadata
 from tests.factories import make_session
 
 

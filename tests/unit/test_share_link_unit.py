@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.upload.share_link import MAX_EXPIRES_S, LinkError, ShareLink, parse_duration
+from app.upload.s3.share_link import MAX_EXPIRES_S, LinkError, ShareLink, parse_duration
 
 
 @pytest.mark.parametrize(("text", "seconds"), [

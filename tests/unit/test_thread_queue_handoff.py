@@ -10,11 +10,11 @@ import stat
 import threading
 from pathlib import Path
 
-from app.upload.handoff import listen_path, send_request
-from app.upload.handoff_server import HandOffServer
-from app.upload.queue_lock import read_owner
-from app.upload.state_store import UploadStateStore
-from app.upload.thread_host import ThreadQueueHost
+from app.upload.queue.handoff import listen_path, send_request
+from app.upload.queue.handoff_server import HandOffServer
+from app.upload.queue.lock import read_owner
+from app.upload.queue.thread_host import ThreadQueueHost
+from app.upload.session.state_store import UploadStateStore
 from tests.factories import make_session
 from tests.unit.test_queue_core import FakeConfig, Recorder, ScriptedEngine, wait_for
 

@@ -120,7 +120,7 @@ def test_part_size_grows_to_keep_within_1000_parts() -> None:
 ])
 def test_payload_signing_is_dropped_only_where_it_adds_nothing(
         endpoint: str | None, extra: dict[str, object], unsigned: bool) -> None:
-    from app.upload.credentials import client_config, payload_signing_redundant
+    from app.upload.s3.credentials import client_config, payload_signing_redundant
 
     config = dataclasses.replace(GOOD, endpoint_url=endpoint, **extra)  # type: ignore[arg-type]
     assert payload_signing_redundant(config) is unsigned
@@ -130,7 +130,7 @@ def test_payload_signing_is_dropped_only_where_it_adds_nothing(
 
 def test_object_options_are_validated_field_by_field() -> None:
     from app.upload.config import UploadConfig, validate_config
-    from app.upload.object_options import head_mismatches, object_args, parse_tags
+    from app.upload.s3.object_options import head_mismatches, object_args, parse_tags
 
     good = UploadConfig(bucket="team-bucket", region="eu-west-1", storage_class="STANDARD_IA",
                         server_side_encryption="aws:kms",
@@ -179,7 +179,7 @@ def test_config_set_object_tags(data_dir: Path, capsys: pytest.CaptureFixture[st
 
 
 def test_the_answer_of_a_write_proves_the_object_only_with_our_own_digests() -> None:
-    from app.upload.engine import _answer_proves
+    from app.upload.s3.transport import answer_proves as _answer_proves
 
     # A composite checksum of our part checksums, with or without S3's "-<parts>" suffix.
     assert _answer_proves({"ChecksumCRC32": "AAAA-3"}, "CRC32", "AAAA", None, 3) == "checksum"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from app.upload.uploaded_ledger import LEDGER_FILE, Uploaded, find, record
+from app.upload.session.uploaded_ledger import LEDGER_FILE, Uploaded, find, record
 
 
 def test_the_newest_entry_of_a_session_is_found_and_bad_lines_are_skipped(data_dir: Path) -> None:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from app.models import UploadState
 from app.sessions import iter_session_paths, load_meta
-from app.upload.errors import PERMANENT_KINDS, ErrorKind
-from app.upload.state_store import StateDamaged, UploadStateStore
+from app.upload.session.errors import PERMANENT_KINDS, ErrorKind
+from app.upload.session.state_store import StateDamaged, UploadStateStore
 
 log = logging.getLogger(__name__)
 

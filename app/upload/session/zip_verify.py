@@ -22,8 +22,8 @@ import zipfile
 from collections.abc import Callable
 
 from app.sessions import SessionPaths, load_meta
-from app.upload.errors import ErrorKind, UploadError
-from app.upload.part_reader import ReaderStopped, SharedFd, SliceDigest, digest_slice
+from app.upload.session.errors import ErrorKind, UploadError
+from app.upload.session.part_reader import ReaderStopped, SharedFd, SliceDigest, digest_slice
 
 WAIT_SLICE_S = 0.1
 

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from app.upload.queue_lock import read_owner
+from app.upload.queue.lock import read_owner
 
 SOCKET_FILE = "upload-queue.sock"
 MAX_UNIX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux, 104 on macOS

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from app.upload.config import UploadConfig, expand_prefix, validate_config
-from app.upload.credentials import StoredSecrets, make_s3_client
-from app.upload.errors import UploadError
-from app.upload.s3errors import classify, error_code
+from app.upload.s3.credentials import StoredSecrets, make_s3_client
+from app.upload.s3.errors import classify, error_code
+from app.upload.session.errors import UploadError
 
 log = logging.getLogger(__name__)
 PROBE_NAME = ".sessionrec-write-probe"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from app.upload.config import UploadConfig, save_config
-from app.upload.credentials import save_secrets
+from app.upload.s3.credentials import save_secrets
 
 DEMO_BUCKET = "sessionrec-demo"
 DEMO_REGION = "us-east-1"

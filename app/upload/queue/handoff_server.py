@@ -23,7 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-from app.upload.handoff import (
+from app.upload.queue.handoff import (
     MAX_MESSAGE_BYTES,
     NOT_UNDERSTOOD,
     TOO_LARGE,

@@ -15,7 +15,7 @@ import threading
 import time
 
 from app.models import MultipartState, UploadState
-from app.upload.backoff import max_delay
+from app.upload.queue.backoff import max_delay
 
 log = logging.getLogger(__name__)
 

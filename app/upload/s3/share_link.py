@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from app.sessions import InvalidSessionId, read_list_item, session_paths
-from app.upload.errors import ErrorKind, UploadError
+from app.upload.session.errors import ErrorKind, UploadError
 
 MAX_EXPIRES_S = 7 * 24 * 3600  # S3's limit for signature version 4
 DEFAULT_EXPIRES_S = MAX_EXPIRES_S
@@ -136,8 +136,8 @@ def make_share_link(data_dir: Path, session_id: str, expires_s: int = DEFAULT_EX
     """Sign a GET URL for the session's zip. Raises LinkError with a sentence."""
     from botocore.config import Config
 
-    from app.upload.credentials import make_s3_client
-    from app.upload.queue_checks import load_valid_config
+    from app.upload.queue.checks import load_valid_config
+    from app.upload.s3.credentials import make_s3_client
 
     if not 0 < expires_s <= MAX_EXPIRES_S:
         raise LinkError("A link can be valid for at most 7 days (S3's limit for signature version 4).")

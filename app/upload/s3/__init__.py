@@ -1,0 +1,1 @@
+"""The S3 destination: botocore with credentials on this computer."""

@@ -1,0 +1,1 @@
+"""The transport-neutral multipart session: one session's zip, planned, sent, resumed, verified."""
