@@ -35,6 +35,7 @@ the same cores inflates the figures.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import subprocess
@@ -378,6 +379,15 @@ def write_big_session(data_dir: Path, mib: int) -> str:
     with zipfile.ZipFile(paths.zip, "w") as archive, archive.open("payload.bin", "w") as out:
         for i in range(mib):
             out.write(block[i % 7:] + block[: i % 7])  # not one repeated block: no dedup anywhere
+    # As the recorder's export does: the zip's size and SHA-256 go into the meta (verify before
+    # upload refuses a zip that differs from them).
+    from app.hashing import file_sha256
+    from app.sessions import load_meta, save_meta
+
+    meta = load_meta(paths).value
+    assert meta is not None
+    save_meta(paths, dataclasses.replace(meta, file_size_bytes=paths.zip.stat().st_size,
+                                         zip_sha256=file_sha256(paths.zip)))
     return session_id
 
 
