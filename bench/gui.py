@@ -398,18 +398,17 @@ def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
 
 
 def bench_record_and_upload(app: QApplication, upload_mib: int) -> tuple[list[float], list[float], float]:
-    from app.main_window import MainWindow
-    from app.widgets.recording_controller import RecordingController
-    from app.widgets.services import Services
+    from app.app_shell.application import Application
+    from app.app_shell.recording_controller import RecordingController
 
     xvfb, display = start_xvfb()
     os.environ["DISPLAY"] = display
     data_dir = ensure_data_dir(Path(tempfile.mkdtemp(prefix="bench-gui-upload-")))
     try:
         session_id = write_big_session(data_dir, upload_mib)
-        window = MainWindow(data_dir, RecordingController(data_dir, fps=10))
+        services = Application(data_dir, RecordingController(data_dir, fps=10))
+        window = services.window
         window.ask_close = lambda _reason: "quit"
-        services = Services(window)
         window.show()
         ready: list[int] = []
         services.ready.connect(lambda: ready.append(1))

@@ -62,22 +62,23 @@ class OpenCounter:
             self._count(Path(path).name, os.O_RDONLY)
             return self._open_regular(path)
 
-        session_files.open_fd = open_fd  # type: ignore[assignment]
-        session_files.open_regular = open_regular  # type: ignore[assignment]
+        session_files.open_fd = open_fd
+        session_files.open_regular = open_regular
 
 
 def start_window(data_dir: Path) -> tuple[Any, Any]:
     """The window as `sessionrec gui` builds it (either layout of the code: before or after)."""
-    try:
-        from app.app_shell.application import Application
-    except ImportError:  # the layout before the composition root left widgets/
-        from app.main_window import MainWindow
-        from app.widgets.recording_controller import RecordingController
-        from app.widgets.services import Services
+    import importlib
 
-        window = MainWindow(data_dir, RecordingController(data_dir))
-        return window, Services(window)
-    shell = Application(data_dir)
+    try:
+        application = importlib.import_module("app.app_shell.application")
+    except ImportError:  # the layout before the composition root left widgets/
+        window_module = importlib.import_module("app.main_window")
+        controller = importlib.import_module("app.widgets.recording_controller")
+        services = importlib.import_module("app.widgets.services")
+        window = window_module.MainWindow(data_dir, controller.RecordingController(data_dir))
+        return window, services.Services(window)
+    shell = application.Application(data_dir)
     return shell.window, shell
 
 

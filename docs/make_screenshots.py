@@ -217,12 +217,11 @@ def main() -> None:
 def run() -> None:
     from PySide6.QtWidgets import QApplication
 
-    from app.main_window import MainWindow
+    from app.app_shell.application import Application
+    from app.app_shell.recording_controller import RecordingController
     from app.paths import ensure_data_dir
     from app.upload.config import UploadConfig, save_config
     from app.upload.credentials import save_secrets
-    from app.widgets.recording_controller import RecordingController
-    from app.widgets.services import Services
 
     app = QApplication([])
     app.setApplicationName("sessionrec")
@@ -236,9 +235,10 @@ def run() -> None:
     save_secrets(data_dir, secretAccessKey="example-secret-for-screenshots")
     ids = sessions_in_every_state(data_dir)
 
-    window = MainWindow(data_dir, RecordingController(data_dir, fps=10))
+    # A still picture: nothing may move the states, so no queue.
+    services = Application(data_dir, RecordingController(data_dir, fps=10), start_queue=False)
+    window = services.window
     window.ask_close = lambda _reason: "quit"
-    services = Services(window, start_queue=False)  # a still picture: nothing may move the states
     window.resize(1040, 880)
     window.show()
     window.show_view("sessions")
