@@ -10,6 +10,10 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+# pynput's listener threads end only at the next input event after stop(), so they may outlive
+# whoever stopped them; this prefix names them (the tests' leftover-thread check knows it).
+THREAD_PREFIX = "sessionrec-pynput"
+
 
 def quiet_after_stop(listener_class: type[Any]) -> type[Any]:
     """A pynput listener whose thread ends silently if the display goes away after stop().
@@ -20,6 +24,10 @@ def quiet_after_stop(listener_class: type[Any]) -> type[Any]:
     """
 
     class QuietListener(listener_class):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.name = f"{THREAD_PREFIX}-{listener_class.__name__}"
+
         def _run(self) -> None:
             try:
                 super()._run()

@@ -137,3 +137,35 @@ def test_a_failed_card_that_keeps_its_upload_offers_cancel(
     qtbot.waitUntil(lambda: status_of(window, session_id) == "not_uploaded", timeout=30_000)
     assert client.list_multipart_uploads(Bucket=config.bucket).get("Uploads", []) == []
     close_app(window, services)
+
+
+@pytest.mark.slow
+def test_deleting_a_failed_session_aborts_its_unfinished_upload_first(
+        qtbot: QtBot, data_dir: Path, s3_config: Callable[..., Any], fault_proxy: FaultProxy,
+        s3_server: S3Server, app_factory: AppFactory) -> None:
+    from app.sessions import session_paths
+
+    config = s3_config(endpoint_url=fault_proxy.endpoint_url)
+    fault_proxy.inject(Fault.error(403, "AccessDenied", "Access Denied"), times=None,
+                       only="CompleteMultipartUpload")
+    session_id = make_session(data_dir, NOW, zip_bytes=7 * MIB)
+    window, _shell = app_factory(data_dir)
+    window.confirm = lambda _title, _text: True
+    click_card_button(qtbot, window.session_view, session_id, "upload")
+    qtbot.waitUntil(lambda: (i := window.model.item(session_id)) is not None
+                    and i.upload_status == "failed" and i.multipart_upload_open, timeout=30_000)
+    client = s3_server.client()
+    assert len(client.list_multipart_uploads(Bucket=config.bucket).get("Uploads", [])) == 1
+    # Offline: the abort cannot be sent, so nothing is deleted and the window says why.
+    fault_proxy.inject(Fault.error(503, "ServiceUnavailable", "Unavailable"), times=None)
+    click_card_button(qtbot, window.session_view, session_id, "delete")
+    qtbot.waitUntil(lambda: "was not deleted" in window.statusBar().currentMessage(), timeout=60_000)
+    assert session_paths(data_dir, session_id).root.is_dir()
+    assert window.model.item(session_id) is not None
+    assert len(client.list_multipart_uploads(Bucket=config.bucket).get("Uploads", [])) == 1
+    # Reachable again: the upload is aborted, then the folder goes.
+    fault_proxy.clear()
+    click_card_button(qtbot, window.session_view, session_id, "delete")
+    qtbot.waitUntil(lambda: window.model.item(session_id) is None, timeout=30_000)
+    assert not session_paths(data_dir, session_id).root.exists()
+    assert client.list_multipart_uploads(Bucket=config.bucket).get("Uploads", []) == []
