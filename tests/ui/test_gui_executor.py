@@ -3,6 +3,7 @@ thread left once the work is done."""
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 
@@ -30,7 +31,7 @@ def test_work_runs_one_at_a_time_in_order_and_reports_on_the_gui_thread(qtbot: Q
         order.append(n)
 
     for n in range(8):
-        executor.submit(lambda n=n: work(n), done)
+        executor.submit(functools.partial(work, n), done)
     qtbot.waitUntil(lambda: len(order) == 8, timeout=10_000)
     assert order == list(range(8)) and most[0] == 1
     assert callback_threads == {threading.main_thread().name}
