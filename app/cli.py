@@ -26,7 +26,8 @@ from app.paths import ensure_data_dir, resolve_data_dir
 COMMANDS: dict[str, tuple[str, str]] = {
     "gui": ("app.commands.gui", "start the desktop app (the default)"),
     "record": ("app.commands.record", "record headless, export the zip, print the session id"),
-    "list": ("app.commands.list_cmd", "list sessions with their upload status"),
+    "list": ("app.commands.list_cmd",
+             "finish interrupted recordings (writes them), then list sessions with their upload status"),
     "config": ("app.commands.config", "show, set or test the S3 settings"),
     "upload": ("app.commands.upload", "queue sessions for upload; --wait runs until they finish"),
     "retry": ("app.commands.retry", "retry a failed upload"),

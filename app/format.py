@@ -38,10 +38,17 @@ def clock_time(epoch_ms: int, now_ms: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", when)
 
 
-def next_try_text(last_error: str | None, next_attempt_at: int | None, now_ms: int) -> str | None:
-    """'<why the last try failed> Next try at 21:40:05 (in 12s).' while a retry is waiting."""
+def wait_text(next_attempt_at: int | None, now_ms: int) -> str | None:
+    """How long until a waiting retry ('12s', '4m 05s'), or None when none is waiting."""
     if next_attempt_at is None or next_attempt_at <= now_ms:
         return None
-    wait = human_duration((next_attempt_at - now_ms) / 1000)
+    return human_duration((next_attempt_at - now_ms) / 1000)
+
+
+def next_try_text(last_error: str | None, next_attempt_at: int | None, now_ms: int) -> str | None:
+    """'<why the last try failed> Next try at 21:40:05 (in 12s).' while a retry is waiting."""
+    wait = wait_text(next_attempt_at, now_ms)
+    if next_attempt_at is None or wait is None:
+        return None
     when = f"Next try at {clock_time(next_attempt_at, now_ms)} (in {wait})."
     return f"{last_error.rstrip()} {when}" if last_error else when

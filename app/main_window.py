@@ -1,7 +1,9 @@
 """MainWindow: the recording view, the sessions view and the settings, plus the tray.
 
 It owns no blocking work: the recording controller, the upload queue (its own
-QThread) and `run_in_background` do that, and report back through signals.
+QThread) and the executor (one worker for disk and network work) do that, and report
+back through signals. It is built and wired to the queue and the settings by the
+composition root, `app/app_shell/application.py`.
 Window size, position, the last view, the list filter and the recording options
 are kept in `gui-settings.ini` in the data dir (QSettings in INI format), so a
 test's data dir never touches the real home folder.
@@ -14,7 +16,7 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
@@ -41,7 +43,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.app_shell.recording_controller import RecordingController
 from app.format import human_rate, human_size
+from app.gui_executor import GuiExecutor
 from app.models import SessionListItem
 from app.recorder.monitors import Monitor, list_monitors
 from app.recorder.options import RecordingOptions, options_from_stored
@@ -55,18 +59,19 @@ from app.session_texts import (
 )
 from app.sessions import (
     InvalidSessionId,
-    delete_session_folder,
     list_sessions,
     read_list_item,
     session_paths,
 )
-from app.widgets.background import run_in_background
-from app.widgets.card_state import bulk_targets, card_buttons
+from app.upload.queue.session_actions import SessionActions, SessionOp
+from app.upload.queue.status_report import StatusReport
+from app.upload.session.errors import SESSION_REMOVED_SENTENCE
+from app.upload.session.progress import Progress
+from app.widgets.card_state import ACTIONS, bulk_targets, card_buttons
 from app.widgets.hotkey import DEFAULT_HOTKEY, GlobalHotkey
 from app.widgets.icons import icon
 from app.widgets.record_bar import RecordBar
 from app.widgets.record_preview import RecordPreview
-from app.widgets.recording_controller import RecordingController
 from app.widgets.recording_options import RecordingOptionsPanel
 from app.widgets.session_list import FILTERS, SessionListView
 from app.widgets.session_model import SessionListModel
@@ -104,13 +109,18 @@ class MainWindow(QMainWindow):
     linkFailed = Signal(str, str)  # sessionId, sentence
 
     def __init__(self, data_dir: Path, recorder: RecordingController | None = None,
-                 parent: QWidget | None = None) -> None:
+                 executor: GuiExecutor | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.data_dir = data_dir
         self.settings = gui_settings(data_dir)
         self.setWindowTitle("sessionrec")
         self.setWindowIcon(icon("app"))
-        self.queue: Any = None
+        self.executor = executor or GuiExecutor(parent=self)
+        self.queue: SessionActions | None = None
+        # The queue reports every status change (in-process); a remote owner does not.
+        self._queue_reports = False
+        # Cleanup after upload is on: a finished upload may remove local files.
+        self._cleanup_after_upload = False
         self.really_quit = False
         self.texts_dialog: SessionTextsDialog | None = None
         # Title/note edits of sessions this window is still recording or exporting: written
@@ -284,8 +294,8 @@ class MainWindow(QMainWindow):
     # --- sessions ---------------------------------------------------------------------------
     def reload_sessions(self) -> None:
         """Read every session off the GUI thread, then merge into the model."""
-        run_in_background(lambda: list_sessions(self.data_dir), self._sessions_loaded,
-                          name="sessionrec-list")
+        self.executor.submit(lambda: list_sessions(self.data_dir), self._sessions_loaded,
+                             name="list")
 
     def _sessions_loaded(self, items: list[SessionListItem]) -> None:
         self.model.set_items(items)
@@ -310,33 +320,77 @@ class MainWindow(QMainWindow):
             if then is not None:
                 then(item)
 
-        run_in_background(read, done, name="sessionrec-read-session")
+        self.executor.submit(read, done, name="read-session")
 
     def on_card_action(self, session_id: str, action: str) -> None:
+        """A card's button, key or menu entry: the card actions table names the handler."""
         item = self.model.item(session_id)
-        if item is None:
+        spec = ACTIONS.get(action)  # type: ignore[call-overload]
+        if item is None or spec is None:
             return
-        if action == "open_folder":
-            try:
-                self.open_folder(session_paths(self.data_dir, session_id).root)
-            except InvalidSessionId as exc:
-                self.statusBar().showMessage(str(exc), 8000)
-        elif action == "edit":
-            self.edit_texts(item)
-        elif action == "delete":
-            self.delete_session(item)
-        elif action == "play":
-            self.open_viewer(item)
-        elif action == "copy_link":
-            self.copy_link(session_id)
-        elif self.queue is None:
-            self.statusBar().showMessage("The upload queue is not running.", 5000)
-        elif action == "upload":
-            self.queue.enqueue(session_id)
-        elif action == "retry":
-            self.queue.retry(session_id)
-        elif action == "cancel":
-            self.queue.cancel(session_id)
+        getattr(self, spec.handler)(item)
+
+    def show_message(self, text: str, timeout_ms: int = 8000) -> None:
+        """A sentence in the status bar (refusals, results, notes from start-up)."""
+        self.statusBar().showMessage(text, timeout_ms)
+
+    def open_session_folder(self, item: SessionListItem) -> None:
+        try:
+            self.open_folder(session_paths(self.data_dir, item.session_id).root)
+        except InvalidSessionId as exc:
+            self.show_message(str(exc))
+
+    def upload_session(self, item: SessionListItem) -> None:
+        self._act_on_one("enqueue", item.session_id)
+
+    def retry_session(self, item: SessionListItem) -> None:
+        self._act_on_one("retry", item.session_id)
+
+    def cancel_session(self, item: SessionListItem) -> None:
+        self._act_on_one("cancel", item.session_id)
+
+    def copy_link_of(self, item: SessionListItem) -> None:
+        self.copy_link(item.session_id)
+
+    def _act_on_one(self, op: SessionOp, session_id: str) -> None:
+        def answered(refusals: dict[str, str]) -> None:
+            if session_id in refusals:
+                self.show_message(refusals[session_id])
+
+        self.act_on_sessions(op, [session_id], answered)
+
+    def act_on_sessions(self, op: SessionOp, session_ids: list[str],
+                        then: Callable[[dict[str, str]], None]) -> None:
+        """enqueue/retry/cancel/delete through the queue, off the GUI thread (its checks read
+        each session's files; a remote owner is asked over a socket); `then(refusals)` runs on
+        the GUI thread. Without a queue, Delete still works and the others are refused."""
+        queue = self.queue
+        if queue is None and op != "delete":
+            self.show_message("The upload queue is not running.", 5000)
+            return
+        data_dir = self.data_dir
+
+        def work() -> dict[str, str]:
+            if queue is not None:
+                return queue.act_on_many(op, session_ids)
+            from app.upload.queue.session_actions import real_delete
+            from app.upload.session.state_store import UploadStateStore
+
+            store = UploadStateStore(data_dir)
+            refusals = {sid: real_delete(data_dir, store, sid) for sid in session_ids}
+            return {sid: sentence for sid, sentence in refusals.items() if sentence}
+
+        def done(refusals: dict[str, str]) -> None:
+            if not self._queue_reports and op != "delete":
+                for session_id in session_ids:  # no status reports will come: read what changed
+                    self.refresh_session(session_id)
+            then(refusals)
+
+        def failed(exc: BaseException) -> None:
+            then(dict.fromkeys(session_ids, f"The request failed unexpectedly ({type(exc).__name__}); "
+                                            "see the log."))
+
+        self.executor.submit(work, done, failed, name=f"queue-{op}")
 
     # --- titles and notes ---------------------------------------------------------------------
     def edit_texts(self, item: SessionListItem) -> SessionTextsDialog:
@@ -384,8 +438,8 @@ class MainWindow(QMainWindow):
             if then is not None:
                 then()
 
-        run_in_background(lambda: set_session_texts(data_dir, session_id, title=title, note=note),
-                          done, failed, "sessionrec-save-title")
+        self.executor.submit(lambda: set_session_texts(data_dir, session_id, title=title, note=note),
+                             done, failed, "save-title")
 
     # --- bulk actions --------------------------------------------------------------------------
     def on_bulk_action(self, session_ids: list[str], action: str) -> None:
@@ -404,32 +458,11 @@ class MainWindow(QMainWindow):
             self.delete_sessions([i for i in items if i.session_id in set(targets)])
             return
         if self.queue is None:
-            self.statusBar().showMessage("The upload queue is not running.", 5000)
+            self.show_message("The upload queue is not running.", 5000)
             return
-        op = {"upload": "enqueue", "retry": "retry", "cancel": "cancel"}[action]
-        self.statusBar().showMessage(f"{verb[0]} {_sessions(len(targets))}…", 3000)
-        self._queue_many(op, targets, lambda refusals: self._bulk_done(verb, targets, refusals))
-
-    def _queue_many(self, op: str, session_ids: list[str],
-                    then: Callable[[dict[str, str]], None]) -> None:
-        """queue.enqueue/retry/cancel for many sessions without blocking the window;
-        `then(refusals)` runs on the GUI thread."""
-        send_many = getattr(self.queue, "send_many", None)
-        if send_many is not None:  # another process owns the queue: one hand-off per 50
-            send_many(op, session_ids, then)
-            return
-        queue = self.queue
-
-        def work() -> dict[str, str]:
-            # The queue's checks read each session's files: off the GUI thread for many.
-            refusals: dict[str, str] = {}
-            for session_id in session_ids:
-                refusal = getattr(queue, op)(session_id)
-                if refusal:
-                    refusals[session_id] = refusal
-            return refusals
-
-        run_in_background(work, then, name="sessionrec-bulk")
+        op: SessionOp = {"upload": "enqueue", "retry": "retry", "cancel": "cancel"}[action]  # type: ignore[assignment]
+        self.show_message(f"{verb[0]} {_sessions(len(targets))}…", 3000)
+        self.act_on_sessions(op, targets, lambda refusals: self._bulk_done(verb, targets, refusals))
 
     # --- upload after Stop ----------------------------------------------------------------------
     def auto_upload(self, session_ids: list[str], why: str) -> None:
@@ -455,10 +488,10 @@ class MainWindow(QMainWindow):
             for session_id in session_ids:
                 self._auto_queued.add(session_id)
                 self.model.set_note(session_id, f"Queued for upload automatically {why}")
-            self._queue_many("enqueue", session_ids,
-                             lambda refusals: self._auto_upload_done(session_ids, refusals, why))
+            self.act_on_sessions("enqueue", session_ids,
+                                 lambda refusals: self._auto_upload_done(session_ids, refusals, why))
 
-        run_in_background(settings_say_yes, decided, name="sessionrec-auto-upload")
+        self.executor.submit(settings_say_yes, decided, name="auto-upload-settings")
 
     def _auto_upload_done(self, session_ids: list[str], refusals: dict[str, str], why: str) -> None:
         queued = [s for s in session_ids if s not in refusals]
@@ -475,17 +508,13 @@ class MainWindow(QMainWindow):
         elif queued:
             self.tray.notify("Uploading automatically",
                              f"{_sessions(len(queued))} are queued for upload {why}.")
-        for session_id in queued:
-            self.refresh_session(session_id)
 
     def _bulk_done(self, verb: tuple[str, str], targets: list[str], refusals: dict[str, str]) -> None:
         done = len(targets) - len(refusals)
         text = f"{_sessions(done)} {verb[1]}."
         if refusals:
             text += f" {len(refusals)} could not be: {next(iter(refusals.values()))}"
-        self.statusBar().showMessage(text, 10_000)
-        for session_id in targets:
-            self.refresh_session(session_id)
+        self.show_message(text, 10_000)
 
     def delete_sessions(self, items: list[SessionListItem]) -> None:
         """Delete several sessions after one confirmation (two when some never reached the bucket)."""
@@ -501,33 +530,33 @@ class MainWindow(QMainWindow):
                 f"{len(unsent)} of these recordings have not reached the bucket. Once deleted they "
                 "are gone for good. Delete them anyway?"):
             return
-        data_dir = self.data_dir
-        ids = [i.session_id for i in items]
+        self._delete([i.session_id for i in items])
+
+    def _delete(self, ids: list[str]) -> None:
+        """Delete through the queue (an open multipart upload is aborted first); the cards say
+        so meanwhile, and the status bar says what could not be deleted."""
         for session_id in ids:
+            viewer = self.viewers.get(session_id)
+            if viewer is not None:
+                viewer.close()  # its decoder holds the video open
+            self.thumbnails.drop(session_id)
             self.model.set_note(session_id, "Deleting…")
 
-        def work() -> dict[str, str]:
-            failures: dict[str, str] = {}
-            for session_id in ids:
-                try:
-                    delete_session_folder(data_dir, session_id)
-                except OSError as exc:
-                    failures[session_id] = exc.strerror or str(exc)
-            return failures
-
-        def done(failures: dict[str, str]) -> None:
+        def done(refusals: dict[str, str]) -> None:
             for session_id in ids:
                 self.model.set_note(session_id, None)
-                if session_id in failures:
-                    self.refresh_session(session_id)
-                else:
+                if session_id not in refusals:
                     self.model.remove(session_id)
-            text = f"Deleted {_sessions(len(ids) - len(failures))}."
-            if failures:
-                text += f" {len(failures)} could not be deleted: {next(iter(failures.values()))}."
-            self.statusBar().showMessage(text, 10_000)
+            if len(ids) == 1:
+                if refusals:
+                    self.show_message(next(iter(refusals.values())), 10_000)
+                return
+            text = f"Deleted {_sessions(len(ids) - len(refusals))}."
+            if refusals:
+                text += f" {len(refusals)} could not be deleted: {next(iter(refusals.values()))}"
+            self.show_message(text, 10_000)
 
-        run_in_background(work, done, name="sessionrec-delete")
+        self.act_on_sessions("delete", ids, done)
 
     def open_viewer(self, item: SessionListItem) -> SessionViewer | None:
         """Watch a session (one viewer window per session; a second request raises it)."""
@@ -537,7 +566,7 @@ class MainWindow(QMainWindow):
             return None
         viewer = self.viewers.get(item.session_id)
         if viewer is None:
-            viewer = SessionViewer(self.data_dir, item.session_id)
+            viewer = SessionViewer(self.data_dir, item.session_id, executor=self.executor)
             self.viewers[item.session_id] = viewer
             viewer.closed.connect(lambda sid: self.viewers.pop(sid, None))
             viewer.show()
@@ -568,8 +597,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(sentence, 10_000)
             self.linkFailed.emit(session_id, sentence)
 
-        run_in_background(lambda: make_share_link(data_dir, session_id, seconds), done, failed,
-                          name="sessionrec-share-link")
+        self.executor.submit(lambda: make_share_link(data_dir, session_id, seconds), done, failed,
+                             name="share-link")
 
     def open_folder(self, folder: Path) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
@@ -587,50 +616,44 @@ class MainWindow(QMainWindow):
                 "This recording has not reached the bucket. Once deleted it is gone for good. "
                 "Delete it anyway?"):
             return
-        viewer = self.viewers.get(item.session_id)
-        if viewer is not None:
-            viewer.close()  # its decoder holds the video open
-        self.thumbnails.drop(item.session_id)
-        self.model.set_note(item.session_id, "Deleting…")
-
-        def done(_result: object) -> None:
-            self.model.set_note(item.session_id, None)
-            self.model.remove(item.session_id)
-
-        def failed(exc: BaseException) -> None:
-            self.model.set_note(item.session_id, None)
-            self.statusBar().showMessage(f"The session could not be deleted: {exc}.", 8000)
-            self.refresh_session(item.session_id)
-
-        # Never follows a link: a link in place of the folder (or inside it) is removed as a link.
-        run_in_background(lambda: delete_session_folder(self.data_dir, item.session_id), done,
-                          failed, "sessionrec-delete")
+        self._delete([item.session_id])
 
     # --- uploads ----------------------------------------------------------------------------
-    def attach_queue(self, queue: Any) -> None:
-        """Connect an UploadQueue (app/upload/qt_queue.py) to the list, status bar and tray."""
+    def attach_queue(self, queue: SessionActions, reports_status: bool = True) -> None:
+        """Act on sessions through `queue` (the in-process UploadQueue or a RemoteQueue). With
+        `reports_status`, the composition root connects its signals to `on_upload_status`,
+        `on_upload_progress` and `on_upload_failed`; without, acted-on sessions are re-read."""
         self.queue = queue
-        queue.statusChanged.connect(self._upload_status_changed)
-        queue.progress.connect(self._upload_progress)
-        queue.failed.connect(self._upload_failed)
+        self._queue_reports = reports_status
 
-    def _upload_status_changed(self, session_id: str, status: str) -> None:
-        if status != "pending" and session_id in self._auto_queued:
+    def set_cleanup_after_upload(self, on: bool) -> None:
+        """The settings remove local files after an upload (delete-after-upload, keep N)."""
+        self._cleanup_after_upload = on
+
+    def on_upload_status(self, report: StatusReport) -> None:
+        """A status change reported by the queue: the card takes it as it is, no disk read."""
+        session_id = report.session_id
+        if report.status != "pending" and session_id in self._auto_queued:
             self._auto_queued.discard(session_id)
             self.model.set_note(session_id, None)
-        def notify(item: SessionListItem) -> None:
-            if item.upload_status == "done" and status == "done":
-                self.tray.notify("Upload finished", f"Session {session_id} is in the bucket.")
-        self.refresh_session(session_id, notify)
-
-    def _upload_progress(self, session_id: str, done: int, total: int, rate: float, eta: float) -> None:
-        self.model.set_progress(session_id, int(done), int(total), float(rate),
-                                None if eta is None or eta < 0 else float(eta))
+        if self.model.apply_status(report) is None:
+            self.refresh_session(session_id)  # not listed yet (recorded by another process)
+        if report.status == "done":
+            self.tray.notify("Upload finished", f"Session {session_id} is in the bucket.")
+            if self._cleanup_after_upload:
+                self.reload_sessions()  # the cleanup policy may have removed local files
         self._update_upload_summary()
 
-    def _upload_failed(self, session_id: str, sentence: str) -> None:
+    def on_upload_progress(self, session_id: str, progress: Progress) -> None:
+        self.model.set_progress(session_id, progress)
+        self._update_upload_summary()
+
+    def on_upload_failed(self, session_id: str, sentence: str) -> None:
         self.tray.notify("Upload failed", f"Session {session_id}: {sentence}", error=True)
-        self.refresh_session(session_id)
+        item = self.model.item(session_id)
+        if sentence == SESSION_REMOVED_SENTENCE or item is None or item.upload_status != "failed":
+            # No status report said so (its folder is gone, or the state could not be written).
+            self.refresh_session(session_id)
 
     def uploads_active(self) -> bool:
         summary = self.model.summary()
@@ -680,7 +703,7 @@ class MainWindow(QMainWindow):
         def failed(exc: BaseException) -> None:
             self.options_panel.set_monitors([], f"The monitors could not be listed ({exc}).")
 
-        run_in_background(list_monitors, listed, failed, "sessionrec-monitors")
+        self.executor.submit(list_monitors, listed, failed, "list-monitors")
 
     def set_recording_options(self, options: RecordingOptions) -> None:
         """Show and remember `options`, as if chosen in the Recording view."""
@@ -873,7 +896,6 @@ class MainWindow(QMainWindow):
         self.thumbnails.stop()
         self.hotkey.stop()
         self.tray.icon.hide()
-        if self.queue is not None:
-            # Keeps multipart uploads on the server so they resume at the next start.
-            self.queue.shutdown()
-            self.queue = None
+        # The queue is the composition root's: it stops it (keeping multipart uploads on the
+        # server so they resume at the next start) when `closed` is emitted.
+        self.queue = None

@@ -35,6 +35,7 @@ the same cores inflates the figures.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import subprocess
@@ -378,6 +379,15 @@ def write_big_session(data_dir: Path, mib: int) -> str:
     with zipfile.ZipFile(paths.zip, "w") as archive, archive.open("payload.bin", "w") as out:
         for i in range(mib):
             out.write(block[i % 7:] + block[: i % 7])  # not one repeated block: no dedup anywhere
+    # As the recorder's export does: the zip's size and SHA-256 go into the meta (verify before
+    # upload refuses a zip that differs from them).
+    from app.hashing import file_sha256
+    from app.sessions import load_meta, save_meta
+
+    meta = load_meta(paths).value
+    assert meta is not None
+    save_meta(paths, dataclasses.replace(meta, file_size_bytes=paths.zip.stat().st_size,
+                                         zip_sha256=file_sha256(paths.zip)))
     return session_id
 
 
@@ -388,18 +398,17 @@ def start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
 
 
 def bench_record_and_upload(app: QApplication, upload_mib: int) -> tuple[list[float], list[float], float]:
-    from app.main_window import MainWindow
-    from app.widgets.recording_controller import RecordingController
-    from app.widgets.services import Services
+    from app.app_shell.application import Application
+    from app.app_shell.recording_controller import RecordingController
 
     xvfb, display = start_xvfb()
     os.environ["DISPLAY"] = display
     data_dir = ensure_data_dir(Path(tempfile.mkdtemp(prefix="bench-gui-upload-")))
     try:
         session_id = write_big_session(data_dir, upload_mib)
-        window = MainWindow(data_dir, RecordingController(data_dir, fps=10))
+        services = Application(data_dir, RecordingController(data_dir, fps=10))
+        window = services.window
         window.ask_close = lambda _reason: "quit"
-        services = Services(window)
         window.show()
         ready: list[int] = []
         services.ready.connect(lambda: ready.append(1))

@@ -31,9 +31,9 @@ def thread_cpu_s(native_id: int) -> float:
 
 
 def one_run(app: object, seconds: float, preview: bool) -> tuple[float, float, int, float]:
+    from app.app_shell.recording_controller import RecordingController
     from app.main_window import MainWindow
     from app.paths import ensure_data_dir
-    from app.widgets.recording_controller import RecordingController
 
     def pump(duration: float) -> None:
         end = time.monotonic() + duration

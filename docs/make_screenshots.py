@@ -61,10 +61,9 @@ def dark_palette() -> object:
 
 
 def sessions_in_every_state(data_dir: Path) -> dict[str, str]:
-    from app.upload.state_store import UploadStateStore
-
     from app.models import MultipartState
     from app.sessions import session_paths
+    from app.upload.session.state_store import UploadStateStore
     from tests.factories import make_session
 
     now = int(time.time() * 1000)
@@ -104,11 +103,11 @@ def sessions_in_every_state(data_dir: Path) -> dict[str, str]:
 
 def search_and_select(app: object, window: object, data_dir: Path) -> None:
     """More titled sessions, failed after an outage; search 'checkout', select three failed ones."""
-    from app.upload.state_store import UploadStateStore
     from PySide6.QtCore import QItemSelectionModel
 
     from app.session_texts import set_session_texts
     from app.sessions import list_sessions
+    from app.upload.session.state_store import UploadStateStore
     from tests.factories import make_session
 
     now = int(time.time() * 1000)
@@ -216,14 +215,13 @@ def main() -> None:
 
 
 def run() -> None:
-    from app.upload.credentials import save_secrets
     from PySide6.QtWidgets import QApplication
 
-    from app.main_window import MainWindow
+    from app.app_shell.application import Application
+    from app.app_shell.recording_controller import RecordingController
     from app.paths import ensure_data_dir
     from app.upload.config import UploadConfig, save_config
-    from app.widgets.recording_controller import RecordingController
-    from app.widgets.services import Services
+    from app.upload.s3.credentials import save_secrets
 
     app = QApplication([])
     app.setApplicationName("sessionrec")
@@ -237,9 +235,10 @@ def run() -> None:
     save_secrets(data_dir, secretAccessKey="example-secret-for-screenshots")
     ids = sessions_in_every_state(data_dir)
 
-    window = MainWindow(data_dir, RecordingController(data_dir, fps=10))
+    # A still picture: nothing may move the states, so no queue.
+    services = Application(data_dir, RecordingController(data_dir, fps=10), start_queue=False)
+    window = services.window
     window.ask_close = lambda _reason: "quit"
-    services = Services(window, start_queue=False)  # a still picture: nothing may move the states
     window.resize(1040, 880)
     window.show()
     window.show_view("sessions")

@@ -46,12 +46,10 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from app.app_shell.application import Application
     from app.desktop_entry import APP_ID
     from app.logs import setup_logging
-    from app.main_window import MainWindow
     from app.widgets.icons import icon
-    from app.widgets.recording_controller import RecordingController
-    from app.widgets.services import Services
 
     setup_logging(ctx.data_dir)
     # argv[0] and the application name become the window's WM_CLASS (instance, class); both are
@@ -66,22 +64,22 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     # The tray keeps the app alive while the window is hidden.
     app.setQuitOnLastWindowClosed(False)
 
-    window = MainWindow(ctx.data_dir, RecordingController(ctx.data_dir))
+    shell = Application(ctx.data_dir)
+    window = shell.window
     if fps is not None:
         window.set_recording_options(dataclasses.replace(window.options_panel.options(), fps=fps))
-    services = Services(window)
     window.destroyed.connect(app.quit)
     window.closed.connect(app.quit)
     window.show()
     # Everything slow starts after the first paint: the window is never frozen at start.
-    QTimer.singleShot(0, services.start)
+    QTimer.singleShot(0, shell.start)
     exit_after = getattr(args, "exit_after", None)
     if exit_after is not None:
         def ready() -> None:
             print(f"sessionrec: window ready with {window.model.rowCount()} sessions", flush=True)
             QTimer.singleShot(int(exit_after * 1000), window.close)
 
-        services.ready.connect(ready)
+        shell.ready.connect(ready)
     code = app.exec()
-    services.stop()
+    shell.stop()
     return int(code)

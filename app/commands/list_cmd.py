@@ -1,4 +1,9 @@
-"""`sessionrec list [--json]`: every session with its upload status."""
+"""`sessionrec list [--json]`: finish interrupted recordings, then list every session with its
+upload status.
+
+Not read-only: like `record`, it first runs crash recovery, which writes to the data folder
+(an interrupted recording is cut to what is complete, finalized and zipped; with autoUpload on
+it is queued). Only then are the sessions read and printed."""
 
 from __future__ import annotations
 
@@ -47,7 +52,8 @@ def _row(item: SessionListItem) -> str:
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
-    # Interrupted recordings are finalized and exported first (quick when there are none).
+    """Recover (writes: finalizes and exports interrupted recordings), then list."""
+    # Quick when there is nothing to recover: one stat of `.exported` per session.
     from app.commands.record import run_recovery
     from app.logs import setup_logging
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from app import session_files
+from app.pynput_quiet import quiet_after_stop
 from app.recorder.actions import Action, MoveCoalescer, button_name, key_name
 from app.recorder.clock import SessionClock
 from app.recorder.timeline import FrameTimeline
@@ -91,26 +92,6 @@ class InputListeners:
             listener.stop()
         for listener in self._listeners:
             listener.join(STOP_JOIN_S)
-
-
-def quiet_after_stop(listener_class: type[Any]) -> type[Any]:
-    """A pynput listener whose thread ends silently if the display goes away after stop().
-
-    A stopped listener still waits for one more input event; when the X server closes first
-    (the app quits, Xvfb ends), Xlib raises ConnectionClosedError in that thread. That is the
-    expected end of a stopped listener, not an error worth a traceback.
-    """
-
-    class QuietListener(listener_class):
-        def _run(self) -> None:
-            try:
-                super()._run()
-            except Exception as exc:
-                if self.running:
-                    raise
-                log.debug("input listener ended after stop: %s", type(exc).__name__)
-
-    return QuietListener
 
 
 def build_action(event: RawEvent, frame: int, mask: bool) -> Action:

@@ -1,7 +1,13 @@
-"""The window's side of the queue hand-off (DESIGN §7): a QLocalServer answering the
-requests that `handoff.send_request` sends from a second `sessionrec` process. Wire format
-and socket name: see `app/upload/queue/handoff.py` (a command-line owner serves the same protocol
-without Qt: `handoff_server.py`). An answer is sent once the command took effect.
+"""The window's side of the queue hand-off (DESIGN §7).
+
+- `QueueServer`: when the window owns the queue, a QLocalServer answering the requests that
+  `handoff.send_request` sends from a second `sessionrec` process. An answer is sent once the
+  command took effect.
+- `RemoteQueue`: when another process owns it, the window's Upload/Retry/Cancel sent there
+  (the same `SessionActions` as the in-process `UploadQueue`, so the window acts one way).
+
+Wire format and socket name: see `app/upload/queue/handoff.py` (a command-line owner serves the same
+protocol without Qt: `handoff_server.py`).
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from app.upload.queue.handoff import (
     parse_request,
     socket_name,
 )
+from app.upload.queue.session_actions import SessionOp, real_delete
+from app.upload.session.state_store import UploadStateStore
 
 log = logging.getLogger(__name__)
 
@@ -138,3 +146,45 @@ class QueueServer(QObject):
     def _send(self, sock: QLocalSocket, payload: dict[str, object]) -> None:
         sock.write(encode(payload))
         sock.flush()
+
+
+class RemoteQueue:
+    """`SessionActions` handed to the process that owns the queue of `data_dir`.
+
+    Each call blocks until the owner answered (at most the hand-off's timeout): call it off the
+    GUI thread. Delete needs no owner: a session that is not queued is the window's to remove.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.store = UploadStateStore(data_dir)
+
+    def _send(self, op: str, session_id: str) -> str | None:
+        return self.act_on_many("enqueue" if op == "upload" else op,  # type: ignore[arg-type]
+                                [session_id]).get(session_id)
+
+    def enqueue(self, session_id: str) -> str | None:
+        return self._send("upload", session_id)
+
+    def retry(self, session_id: str) -> str | None:
+        return self._send("retry", session_id)
+
+    def cancel(self, session_id: str) -> str | None:
+        return self._send("cancel", session_id)
+
+    def delete(self, session_id: str) -> str | None:
+        return real_delete(self.data_dir, self.store, session_id)
+
+    def act_on_many(self, op: SessionOp, session_ids: list[str]) -> dict[str, str]:
+        """One hand-off request per 50 sessions; the refusals by session id."""
+        from app.upload.queue.handoff import HandOffError, send_in_batches
+
+        if op == "delete":
+            refusals = {sid: self.delete(sid) for sid in session_ids}
+            return {sid: sentence for sid, sentence in refusals.items() if sentence}
+        try:
+            answers = send_in_batches(self.data_dir, "upload" if op == "enqueue" else op,
+                                      session_ids)
+        except HandOffError as exc:
+            return dict.fromkeys(session_ids, str(exc))
+        return {sid: str(answer) for sid, answer in answers.items() if answer}

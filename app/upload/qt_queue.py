@@ -5,7 +5,9 @@ run on and turns its events into Qt signals. The signals are emitted on the work
 so receivers living in the GUI thread get them queued: connect them to QObject methods
 (slots), never to lambdas or plain functions, so Qt can deliver them on the right thread.
 
-Byte counts travel as Python ints (`object`): zips pass 2 GiB, which a C++ `int` cannot hold.
+Progress travels as the engine's `Progress` and a status change as a `StatusReport` made from
+the state the worker has just written (`object` signals: byte counts are Python ints, zips pass
+2 GiB, which a C++ `int` cannot hold), so a receiver never re-reads the disk.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from app.upload.queue.calls import DestinationCalls, Reply
 from app.upload.queue.core import SerialQueue
+from app.upload.queue.session_actions import SessionOp, act_one_by_one, delete_session
+from app.upload.queue.status_report import StatusReport
 from app.upload.session.progress import Progress
 from app.upload.session.state_store import UploadStateStore
 
@@ -32,12 +36,20 @@ class _Emitter:
         self._owner = owner
 
     def status_changed(self, session_id: str, status: str) -> None:
-        self._owner.statusChanged.emit(session_id, status)
+        store = self._owner.store
+        state = store.last_saved(session_id)
+        if state is None or state.status != status:
+            # Not written by this queue (restore reports what it found on disk): read it once.
+            state = store.load(session_id).value
+        if state is None or state.status != status:
+            log.warning("no upload state of %s says %s; reported without details", session_id, status)
+            report = StatusReport(session_id, status)  # type: ignore[arg-type]
+        else:
+            report = StatusReport.from_state(state)
+        self._owner.statusChanged.emit(report)
 
     def progress(self, session_id: str, progress: Progress) -> None:
-        eta = -1.0 if progress.eta_sec is None else float(progress.eta_sec)
-        self._owner.progress.emit(session_id, int(progress.bytes_uploaded), int(progress.total_bytes),
-                                  float(progress.bytes_per_sec), eta)
+        self._owner.progress.emit(session_id, progress)
 
     def failed(self, session_id: str, sentence: str) -> None:
         self._owner.failed.emit(session_id, sentence)
@@ -63,9 +75,8 @@ class _WorkerThread(QThread):
 class UploadQueue(QObject):
     """Serial upload queue. Methods may be called from any thread; they never block on S3."""
 
-    statusChanged = Signal(str, str)
-    # sessionId, bytesUploaded, totalBytes, bytesPerSec, etaSec (-1 = unknown)
-    progress = Signal(str, object, object, float, float)
+    statusChanged = Signal(object)  # StatusReport
+    progress = Signal(str, object)  # sessionId, Progress
     failed = Signal(str, str)
     queueChanged = Signal()
     # Nothing is uploading, pending or waiting out a backoff.
@@ -75,8 +86,9 @@ class UploadQueue(QObject):
                  store: UploadStateStore | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.data_dir = data_dir
-        self._core = SerialQueue(data_dir, _Emitter(self), engine=engine, store=store)
-        self.store = self._core.store
+        self.store = store or UploadStateStore(data_dir)
+        self._engine = engine
+        self._core = SerialQueue(data_dir, _Emitter(self), engine=engine, store=self.store)
         self._thread: _WorkerThread | None = None
 
     def start(self, restore: bool = True) -> None:
@@ -98,6 +110,18 @@ class UploadQueue(QObject):
 
     def cancel(self, session_id: str, reply: Reply | None = None) -> str | None:
         return self._core.cancel(session_id, reply)
+
+    def delete(self, session_id: str) -> str | None:
+        """Remove a session that is not queued; its unfinished multipart upload is aborted first."""
+        if self._engine is None:
+            from app.upload.queue.session_actions import real_delete
+
+            return real_delete(self.data_dir, self.store, session_id)
+        return delete_session(self.data_dir, self.store, session_id, self._engine.load_config,
+                              self._engine.abort)
+
+    def act_on_many(self, op: SessionOp, session_ids: list[str]) -> dict[str, str]:
+        return act_one_by_one(self, op, session_ids)
 
     def queued(self) -> tuple[list[str], str | None]:
         return self._core.queued()

@@ -9,38 +9,49 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from app.format import human_duration, human_rate, next_try_text
+from app.format import human_duration, human_rate, next_try_text, wait_text
 from app.models import SessionListItem
+from app.upload.session.progress import Progress
 
 CardAction = Literal["upload", "retry", "cancel", "copy_link", "play", "open_folder", "delete",
                      "edit"]
-# Order in which buttons are laid out on the card (right to left: the first is rightmost).
-ACTION_ORDER: tuple[CardAction, ...] = ("upload", "retry", "cancel", "copy_link", "play",
-                                        "open_folder", "delete")
-ACTION_LABELS: dict[CardAction, str] = {
-    "upload": "Upload",
-    "retry": "Retry",
-    "cancel": "Cancel",
-    "copy_link": "Copy link",
-    "play": "Play",
-    "open_folder": "Open folder",
-    "delete": "Delete",
-    "edit": "Edit title and note…",
-}
-# Keyboard shortcut on the current card (the list view handles these keys; Enter also plays).
-ACTION_KEYS: dict[CardAction, str] = {
-    "upload": "U",
-    "retry": "R",
-    "cancel": "C",
-    "copy_link": "L",
-    "play": "P",
-    "open_folder": "O",
-    "delete": "Del",
-    "edit": "F2",
-}
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One thing a card offers: its label, its key on the current card (a QKeySequence text),
+    when the card draws it as a button, and the window method that does it (takes the item)."""
+
+    action: CardAction
+    label: str
+    key: str
+    shown: Callable[[CardButtons], bool]
+    handler: str
+
+
+def _always(_buttons: CardButtons) -> bool:
+    return True
+
+
+# The one table of card actions: the card's buttons (right to left: the first is rightmost),
+# the keyboard, the context menu and the window's dispatch all read it.
+CARD_ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec("upload", "Upload", "U", lambda b: b.upload or b.upload_blocked_reason is not None,
+               "upload_session"),
+    ActionSpec("retry", "Retry", "R", lambda b: b.retry, "retry_session"),
+    ActionSpec("cancel", "Cancel", "C", lambda b: b.cancel, "cancel_session"),
+    ActionSpec("copy_link", "Copy link", "L", lambda b: b.copy_link_shown, "copy_link_of"),
+    ActionSpec("play", "Play", "P", lambda b: b.play_shown, "open_viewer"),
+    ActionSpec("open_folder", "Open folder", "O", _always, "open_session_folder"),
+    ActionSpec("delete", "Delete", "Del", _always, "delete_session"),
+    # The pencil before the title, not one of the buttons in the row.
+    ActionSpec("edit", "Edit title and note…", "F2", lambda _b: False, "edit_texts"),
+)
+ACTIONS: dict[CardAction, ActionSpec] = {spec.action: spec for spec in CARD_ACTIONS}
 
 _WORD = re.compile(r"\w+")
 _TERM = re.compile(r'"([^"]*)"?|(\S+)')
@@ -76,19 +87,7 @@ class CardButtons:
 
     def visible_actions(self) -> list[CardAction]:
         """Buttons drawn on the card: state actions only when they apply; folder and delete always."""
-        shown: list[CardAction] = []
-        if self.upload or self.upload_blocked_reason is not None:
-            shown.append("upload")
-        if self.retry:
-            shown.append("retry")
-        if self.cancel:
-            shown.append("cancel")
-        if self.copy_link_shown:
-            shown.append("copy_link")
-        if self.play_shown:
-            shown.append("play")
-        shown += ["open_folder", "delete"]
-        return shown
+        return [spec.action for spec in CARD_ACTIONS if spec.shown(self)]
 
     def blocked_reason(self, action: CardAction) -> str | None:
         """Why a drawn button is disabled (its tooltip), or None."""
@@ -190,10 +189,8 @@ def status_badge(item: SessionListItem, now_ms: int | None = None) -> Badge:
     status = item.upload_status
     if status == "pending":
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-        if item.next_attempt_at is not None and item.next_attempt_at > now_ms:
-            wait = human_duration((item.next_attempt_at - now_ms) / 1000)
-            return Badge(f"Retry in {wait}", "amber")
-        return Badge("Pending", "amber")
+        wait = wait_text(item.next_attempt_at, now_ms)
+        return Badge(f"Retry in {wait}", "amber") if wait else Badge("Pending", "amber")
     if status == "uploading":
         return Badge("Uploading", "blue")
     if status == "done":
@@ -251,17 +248,7 @@ def status_line(item: SessionListItem, now_ms: int | None = None) -> StatusLine:
     return StatusLine("Ready to upload", "muted")
 
 
-@dataclass(frozen=True)
-class LiveProgress:
-    """The latest progress signal of an upload (rate and ETA are not on disk)."""
-
-    bytes_uploaded: int
-    total_bytes: int
-    bytes_per_sec: float
-    eta_sec: float | None
-
-
-def progress_text(item: SessionListItem, live: LiveProgress | None) -> str | None:
+def progress_text(item: SessionListItem, live: Progress | None) -> str | None:
     """'42% · 12.3 MiB/s · 8s left' for a card with an upload under way, else None."""
     if item.upload_status not in ("uploading", "pending"):
         return None
@@ -280,7 +267,7 @@ def progress_text(item: SessionListItem, live: LiveProgress | None) -> str | Non
     return " · ".join(parts)
 
 
-def progress_fraction(item: SessionListItem, live: LiveProgress | None) -> float | None:
+def progress_fraction(item: SessionListItem, live: Progress | None) -> float | None:
     if item.upload_status not in ("uploading", "pending"):
         return None
     done, total = (live.bytes_uploaded, live.total_bytes) if live else (item.bytes_uploaded,

@@ -65,7 +65,7 @@ class GlobalHotkey(QObject):
         try:
             from pynput import keyboard
 
-            from app.recorder.input_log import quiet_after_stop
+            from app.pynput_quiet import quiet_after_stop
 
             self._listener = quiet_after_stop(keyboard.GlobalHotKeys)({self.spec: self.activated.emit})
             self._listener.daemon = True

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QFont, QIcon
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from app.widgets.icons import icon
@@ -148,7 +148,3 @@ class RecordBar(QFrame):
 
     def health_text(self) -> str:
         return self.health_label.text()
-
-    @staticmethod
-    def app_icon() -> QIcon:
-        return icon("app")

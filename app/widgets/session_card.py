@@ -26,13 +26,12 @@ from PySide6.QtWidgets import (
 from app.format import human_duration, human_size
 from app.models import SessionListItem
 from app.session_texts import shown_title
+from app.upload.session.progress import Progress
 from app.widgets.card_state import (
-    ACTION_KEYS,
-    ACTION_LABELS,
+    ACTIONS,
     BadgeColour,
     CardAction,
     CardButtons,
-    LiveProgress,
     card_buttons,
     progress_fraction,
     progress_text,
@@ -100,7 +99,7 @@ class CardMetrics:
         return QSize(round(height * 16 / 9), height)
 
     def button_width(self, action: CardAction) -> int:
-        return self.fm.horizontalAdvance(ACTION_LABELS[action]) + 2 * self.pad + 4
+        return self.fm.horizontalAdvance(ACTIONS[action].label) + 2 * self.pad + 4
 
     def geometry(self, rect: QRect, actions: list[CardAction]) -> CardGeometry:
         card = rect.adjusted(self.margin, self.margin, -self.margin, -self.margin)
@@ -168,7 +167,7 @@ class SessionCardDelegate(QStyledItemDelegate):
         item: SessionListItem | None = index.data(Role.ITEM)
         if item is None:
             return
-        live: LiveProgress | None = index.data(Role.LIVE)
+        live: Progress | None = index.data(Role.LIVE)
         note: str | None = index.data(Role.NOTE)
         buttons = self.buttons_for(index)
         rect: QRect = option.rect
@@ -278,7 +277,7 @@ class SessionCardDelegate(QStyledItemDelegate):
         for action, button_rect in geo.buttons:
             opt = QStyleOptionButton()
             opt.rect = button_rect
-            opt.text = ACTION_LABELS[action]
+            opt.text = ACTIONS[action].label
             enabled = buttons.enabled(action)
             button_palette = QPalette(palette)
             if not enabled:
@@ -338,7 +337,7 @@ class SessionCardDelegate(QStyledItemDelegate):
         painter.restore()
 
     def _paint_status_line(self, painter: QPainter, palette: QPalette, widget: QWidget | None,
-                           rect: QRect, item: SessionListItem, live: LiveProgress | None,
+                           rect: QRect, item: SessionListItem, live: Progress | None,
                            note: str | None) -> None:
         fm = painter.fontMetrics()
         align = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
@@ -389,7 +388,7 @@ class SessionCardDelegate(QStyledItemDelegate):
                 return "A session cannot be deleted while it is queued or uploading; cancel the upload first."
             if action == "edit" and not buttons.edit:
                 return "A damaged session's title cannot be changed."
-            return f"{ACTION_LABELS[action]} ({ACTION_KEYS[action]})"
+            return f"{ACTIONS[action].label} ({ACTIONS[action].key})"
         lines = [item.session_id]
         title = shown_title(item.title)
         if title:

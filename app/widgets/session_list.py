@@ -58,8 +58,8 @@ from PySide6.QtWidgets import (
 
 from app.models import SessionListItem
 from app.widgets.card_state import (
-    ACTION_KEYS,
-    ACTION_LABELS,
+    ACTIONS,
+    CARD_ACTIONS,
     CardAction,
     bulk_targets,
     matches,
@@ -84,16 +84,15 @@ FILTERS: list[tuple[str, frozenset[str] | None]] = [
 BULK_ACTIONS: tuple[CardAction, ...] = ("upload", "retry", "cancel", "delete")
 SEARCH_DELAY_MS = 120
 
-_KEY_ACTIONS: dict[int, CardAction] = {
-    Qt.Key.Key_U: "upload",
-    Qt.Key.Key_R: "retry",
-    Qt.Key.Key_C: "cancel",
-    Qt.Key.Key_O: "open_folder",
-    Qt.Key.Key_Delete: "delete",
-    Qt.Key.Key_F2: "edit",
-    Qt.Key.Key_P: "play",
-    Qt.Key.Key_L: "copy_link",
-}
+
+
+def _qt_key(text: str) -> int:
+    """The Qt key of a key name of the card actions table ("U", "Del", "F2")."""
+    return int(getattr(Qt.Key, "Key_" + {"Del": "Delete"}.get(text, text)))
+
+
+# The keys of the card actions table, as Qt keys.
+_KEY_ACTIONS: dict[int, CardAction] = {_qt_key(spec.key): spec.action for spec in CARD_ACTIONS}
 _OPEN_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
 
 
@@ -282,8 +281,8 @@ class SessionCardList(QListView):
         config_valid = bool(items) and bool(self.model().index(0, 0).data(Role.CONFIG_VALID))
         for action in BULK_ACTIONS:
             count = len(bulk_targets(items, action, config_valid))
-            qaction = QAction(f"{ACTION_LABELS[action]} {count} of {len(items)}\t"
-                              f"{ACTION_KEYS[action]}", menu)
+            qaction = QAction(f"{ACTIONS[action].label} {count} of {len(items)}\t"
+                              f"{ACTIONS[action].key}", menu)
             qaction.setEnabled(count > 0)
             qaction.triggered.connect(lambda _checked=False, a=action: self.request_bulk(a))
             menu.addAction(qaction)
@@ -294,7 +293,7 @@ class SessionCardList(QListView):
         buttons = self.card_delegate.buttons_for(index)
         session_id = str(index.data(Role.SESSION_ID))
         for action in ["edit", *buttons.visible_actions()]:
-            qaction = QAction(f"{ACTION_LABELS[action]}\t{ACTION_KEYS[action]}", menu)
+            qaction = QAction(f"{ACTIONS[action].label}\t{ACTIONS[action].key}", menu)
             qaction.setEnabled(buttons.enabled(action))
             qaction.triggered.connect(
                 lambda _checked=False, a=action: self.actionRequested.emit(session_id, a))
@@ -341,10 +340,10 @@ class SelectionBar(QFrame):
         self.label.setText(f"{selected} sessions selected")
         for action, button in self.buttons.items():
             count = counts.get(action, 0)
-            button.setText(f"{ACTION_LABELS[action]} ({count})")
+            button.setText(f"{ACTIONS[action].label} ({count})")
             button.setEnabled(count > 0)
-            button.setToolTip(f"{ACTION_LABELS[action]} the {count} selected session"
-                              f"{'s' if count != 1 else ''} that allow it ({ACTION_KEYS[action]})")
+            button.setToolTip(f"{ACTIONS[action].label} the {count} selected session"
+                              f"{'s' if count != 1 else ''} that allow it ({ACTIONS[action].key})")
 
 
 class SessionListView(QWidget):
@@ -438,11 +437,26 @@ class SessionListView(QWidget):
         model.dataChanged.connect(lambda *_args: self.selection_bar.isVisible()
                                   and self._bar_timer.start())
 
-        # Pending cards count down to their next attempt: repaint just those rows each second.
+        # Pending cards count down to their next attempt: repaint just those rows each second,
+        # and only while there are such cards (checked when rows change).
         self._countdown = QTimer(self)
         self._countdown.setInterval(1000)
-        self._countdown.timeout.connect(lambda: model.tick_countdowns(int(time.time() * 1000)))
-        self._countdown.start()
+        self._countdown.timeout.connect(self._tick_countdowns)
+        model.dataChanged.connect(lambda first, last, *_args: self._follow_countdowns(
+            first.row(), last.row()))
+        model.modelReset.connect(self._follow_countdowns)
+        model.rowsInserted.connect(lambda _parent, first, last: self._follow_countdowns(first, last))
+
+    def _follow_countdowns(self, first: int = 0, last: int | None = None) -> None:
+        if not self._countdown.isActive() and self.model.has_countdowns(
+                int(time.time() * 1000), first, last):
+            self._countdown.start()
+
+    def _tick_countdowns(self) -> None:
+        now_ms = int(time.time() * 1000)
+        self.model.tick_countdowns(now_ms)
+        if not self.model.has_countdowns(now_ms):
+            self._countdown.stop()
 
     def set_filter(self, position: int) -> None:
         self.filter_box.setCurrentIndex(position)

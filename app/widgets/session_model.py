@@ -1,8 +1,9 @@
 """The session list as a Qt model: one row per session, newest first.
 
-A progress update changes one `LiveProgress` entry and emits `dataChanged` for
-that single row, so the view repaints one card and nothing else. The full list
-is loaded off the GUI thread (see `SessionListLoader`) and merged here: when
+A progress update keeps the queue's `Progress` record for one session and emits
+`dataChanged` for that single row, so the view repaints one card and nothing else; a
+status update applies the queue's `StatusReport` to the row, without reading the disk.
+The full list is read off the GUI thread (the window's executor) and merged here: when
 the set of sessions is unchanged only the rows that differ are signalled.
 """
 
@@ -16,7 +17,9 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistent
 
 from app.format import human_size
 from app.models import SessionListItem
-from app.widgets.card_state import LiveProgress, card_buttons, search_text, status_badge
+from app.upload.queue.status_report import StatusReport
+from app.upload.session.progress import Progress
+from app.widgets.card_state import card_buttons, search_text, status_badge
 from app.widgets.thumbnails import ThumbnailCache
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -68,7 +71,7 @@ class SessionListModel(QAbstractListModel):
         self._items: list[SessionListItem] = []
         self._keys: list[tuple[int, str]] = []
         self._row_of: dict[str, int] = {}
-        self._live: dict[str, LiveProgress] = {}
+        self._live: dict[str, Progress] = {}
         # Transient words the window puts on a card ("Exporting…", "Deleting…"); not on disk.
         self._notes: dict[str, str] = {}
         self._config_valid = False
@@ -143,7 +146,7 @@ class SessionListModel(QAbstractListModel):
             self._search[item.session_id] = cached
         return cached[1]
 
-    def live(self, session_id: str) -> LiveProgress | None:
+    def live(self, session_id: str) -> Progress | None:
         return self._live.get(session_id)
 
     @property
@@ -200,14 +203,30 @@ class SessionListModel(QAbstractListModel):
         self.endRemoveRows()
         self._update_summary()
 
-    def set_progress(self, session_id: str, bytes_uploaded: int, total_bytes: int,
-                     bytes_per_sec: float, eta_sec: float | None) -> None:
+    def set_progress(self, session_id: str, progress: Progress) -> None:
         """A progress signal: touches exactly one row."""
         row = self._row_of.get(session_id)
         if row is None:
             return
-        self._live[session_id] = LiveProgress(bytes_uploaded, total_bytes, bytes_per_sec, eta_sec)
+        self._live[session_id] = progress
         self._emit_row(row)
+
+    def apply_status(self, report: StatusReport) -> SessionListItem | None:
+        """A status report of the queue: the row takes the new upload state (one dataChanged);
+        the updated item, or None when the session is not listed."""
+        item = self.item(report.session_id)
+        if item is None:
+            return None
+        updated = report.applied_to(item)
+        self.upsert(updated)
+        return updated
+
+    def has_countdowns(self, now_ms: int, first: int = 0, last: int | None = None) -> bool:
+        """Some card (of rows first..last) counts down to its next attempt (the list repaints
+        those each second)."""
+        rows = self._items[first:None if last is None else last + 1]
+        return any(item.upload_status == "pending" and item.next_attempt_at is not None
+                   and item.next_attempt_at > now_ms - 1000 for item in rows)
 
     def set_note(self, session_id: str, note: str | None) -> None:
         if note is None:

@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui_executor import GuiExecutor
 from app.playback.session_data import ViewerSession, load_viewer_session
 from app.playback.timeline import format_session_time
-from app.widgets.background import run_in_background
 from app.widgets.icons import icon
 from app.widgets.screenshot_strip import ScreenshotStrip
 from app.widgets.timeline_view import TimelineView
@@ -47,9 +47,11 @@ class SessionViewer(QWidget):
     videoFailed = Signal(str)
     closed = Signal(str)  # sessionId
 
-    def __init__(self, data_dir: Path, session_id: str, parent: QWidget | None = None) -> None:
+    def __init__(self, data_dir: Path, session_id: str, parent: QWidget | None = None,
+                 executor: GuiExecutor | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.data_dir = data_dir
+        self.executor = executor or GuiExecutor(parent=self)
         self.session_id = session_id
         self.session: ViewerSession | None = None
         self.worker: VideoWorker | None = None
@@ -158,8 +160,8 @@ class SessionViewer(QWidget):
     def start(self) -> None:
         """Read the session off the GUI thread; the window fills in when it arrives."""
         data_dir, session_id = self.data_dir, self.session_id
-        run_in_background(lambda: load_viewer_session(data_dir, session_id), self._loaded,
-                          self._load_failed, name="sessionrec-viewer-load")
+        self.executor.submit(lambda: load_viewer_session(data_dir, session_id), self._loaded,
+                             self._load_failed, name="viewer-load")
 
     def _load_failed(self, exc: BaseException) -> None:
         if self.closing:

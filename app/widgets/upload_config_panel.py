@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui_executor import GuiExecutor
 from app.upload.config import MIB, UploadConfig, object_key, validate_config
 from app.upload.s3.object_options import STORAGE_CLASSES, format_tags, parse_tags
-from app.widgets.background import run_in_background
 from app.widgets.session_card import error_colour
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ class WrappedLabel(QLabel):
         return QSize(hint.width(), self.heightForWidth(max(self.width(), 600)))
 
 
-class FieldError(WrappedLabel):
+class FieldErrorLabel(WrappedLabel):
     """The error sentence under one field (its own form row, so it wraps to any width)."""
 
     def __init__(self, editor: QWidget, parent: QWidget | None = None) -> None:
@@ -148,9 +148,12 @@ class UploadConfigPanel(QGroupBox):
     configValidityChanged = Signal(bool)
     demoRequested = Signal()
 
-    def __init__(self, data_dir: Path, parent: QWidget | None = None) -> None:
+    def __init__(self, data_dir: Path, parent: QWidget | None = None,
+                 executor: GuiExecutor | None = None) -> None:
         super().__init__("S3 upload settings", parent)
         self.data_dir = data_dir
+        # Loading and saving may wait on the keyring (D-Bus), Test Connection on the network.
+        self.executor = executor or GuiExecutor(parent=self)
         self.loaded: LoadedSettings | None = None
         self.problems: dict[str, str] = {}
         self.busy = False
@@ -222,14 +225,14 @@ class UploadConfigPanel(QGroupBox):
         self._auto_touched = False
         self.auto_upload.toggled.connect(self._auto_upload_toggled)
 
-        self.rows: dict[str, FieldError] = {}
+        self.rows: dict[str, FieldErrorLabel] = {}
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
         self.form = form
 
         def add(field: str, label: str, editor: QWidget) -> None:
-            error = FieldError(editor, self)
+            error = FieldErrorLabel(editor, self)
             self.rows[field] = error
             label_widget = QLabel(label, self)
             label_widget.setBuddy(editor)
@@ -316,7 +319,7 @@ class UploadConfigPanel(QGroupBox):
             self.setEnabled(True)
             self._set_result(f"The settings could not be read: {exc}", ok=False)
 
-        run_in_background(lambda: load_settings(self.data_dir), done, failed, "sessionrec-load-config")
+        self.executor.submit(lambda: load_settings(self.data_dir), done, failed, "load-config")
 
     def _apply_loaded(self, settings: LoadedSettings) -> None:
         self.loaded = settings
@@ -462,9 +465,9 @@ class UploadConfigPanel(QGroupBox):
                 self._base = turned_on
                 self.saved.emit(turned_on)
 
-            run_in_background(lambda: save_settings(data_dir, turned_on, None, None, False), done,
-                              lambda exc: log.warning("saving autoUpload failed: %s", exc),
-                              "sessionrec-save-config")
+            self.executor.submit(lambda: save_settings(data_dir, turned_on, None, None, False), done,
+                                 lambda exc: log.warning("saving autoUpload failed: %s", exc),
+                                 "save-config")
             return " Auto upload is now on: each recording is uploaded as soon as it is saved."
         return " Auto upload turns on when you save these settings."
 
@@ -540,8 +543,8 @@ class UploadConfigPanel(QGroupBox):
         def failed(exc: BaseException) -> None:
             done("The connection could not be tested; see the log for details.")
 
-        run_in_background(lambda: check_connection(self.data_dir, config, secret, token, forget_token),
-                          done, failed, "sessionrec-test-connection")
+        self.executor.submit(lambda: check_connection(self.data_dir, config, secret, token, forget_token),
+                             done, failed, "test-connection")
 
     def save(self) -> None:
         if self.revalidate():
@@ -571,9 +574,16 @@ class UploadConfigPanel(QGroupBox):
             self._set_busy(False)
             self._set_result(f"The settings could not be saved: {exc}", ok=False)
 
-        run_in_background(lambda: save_settings(self.data_dir, config, secret, token,
-                                                clear_secrets=mode != 0, forget_token=forget_token),
-                          done, failed, "sessionrec-save-config")
+        self.executor.submit(lambda: save_settings(self.data_dir, config, secret, token,
+                                                   clear_secrets=mode != 0, forget_token=forget_token),
+                             done, failed, "save-config")
+
+    def demo_available(self) -> bool:
+        """The "Use a local test bucket" button can be pressed (none is starting or running)."""
+        return self.demo_button.isEnabled()
+
+    def set_demo_available(self, available: bool) -> None:
+        self.demo_button.setEnabled(available)
 
     def set_demo_status(self, text: str) -> None:
         self.demo_label.setText(text)

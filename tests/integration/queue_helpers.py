@@ -18,6 +18,8 @@ from PySide6.QtCore import QObject, Slot
 from app.models import UploadState
 from app.sessions import iter_session_paths, load_upload_state, session_paths
 from app.upload.config import object_key
+from app.upload.queue.status_report import StatusReport
+from app.upload.session.progress import Progress
 from app.upload.session.state_store import UploadStateStore
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -61,9 +63,11 @@ class QueueWatch(QObject):
         if threading.current_thread() is not threading.main_thread():
             self.wrong_thread += 1
 
-    @Slot(str, str)
-    def on_status(self, session_id: str, status: str) -> None:
+    @Slot(object)
+    def on_status(self, report: StatusReport) -> None:
         self._check_thread()
+        assert isinstance(report, StatusReport)
+        session_id, status = report.session_id, report.status
         self.statuses.append((session_id, status, time.monotonic()))
         if status == "uploading":
             self.uploading.add(session_id)
@@ -73,9 +77,11 @@ class QueueWatch(QObject):
         states = all_states_parse(self.data_dir)
         self.states_at_status.append(states[session_id])
 
-    @Slot(str, object, object, float, float)
-    def on_progress(self, session_id: str, done: object, total: object, rate: float, eta: float) -> None:
+    @Slot(str, object)
+    def on_progress(self, session_id: str, progress: Progress) -> None:
         self._check_thread()
+        assert isinstance(progress, Progress)
+        done, total = progress.bytes_uploaded, progress.total_bytes
         assert isinstance(done, int) and isinstance(total, int) and 0 <= done <= total
         self.progress_count[session_id] = self.progress_count.get(session_id, 0) + 1
 

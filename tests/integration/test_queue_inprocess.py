@@ -141,10 +141,10 @@ def test_cancel_pending_and_uploading_leaves_nothing_open(
                     and watch.last(waiting) == "pending", timeout=30_000)
 
     with qtbot.waitSignal(queue.statusChanged, timeout=5000,
-                          check_params_cb=lambda i, s: (i, s) == (waiting, "not_uploaded")):
+                          check_params_cb=lambda r: (r.session_id, r.status) == (waiting, "not_uploaded")):
         assert queue.cancel(waiting) is None
     with qtbot.waitSignal(queue.statusChanged, timeout=5000,
-                          check_params_cb=lambda i, s: (i, s) == (running, "not_uploaded")):
+                          check_params_cb=lambda r: (r.session_id, r.status) == (running, "not_uploaded")):
         assert queue.cancel(running) is None
     assert open_multipart_uploads(client, bucket) == []
     for session_id in (running, waiting):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import itertools
 import threading
-import time
 from typing import Any
 
 import botocore.exceptions
@@ -86,10 +85,10 @@ def test_proxy_stall_makes_the_client_time_out(s3_server: S3Server, bucket: str,
                                                fault_proxy: FaultProxy) -> None:
     client = _client(s3_server, fault_proxy, timeout=1.0)
     fault_proxy.inject(Fault.stall(10), only="HeadBucket")
-    started = time.monotonic()
+    # A read timeout is the client giving up on an answer that did not come: had the stall
+    # ended first, the answer would have arrived. (How long it took: bench/proxy_stall.py.)
     with pytest.raises(botocore.exceptions.ReadTimeoutError):
         client.head_bucket(Bucket=bucket)
-    assert time.monotonic() - started < 10  # it was the client's timeout, not the stall's end
 
 
 def test_auth_server_rejects_wrong_secret(auth_s3_server: S3Server) -> None:

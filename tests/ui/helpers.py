@@ -8,9 +8,9 @@ from typing import Any
 from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 
+from app.app_shell.application import Application
+from app.app_shell.recording_controller import RecordingController
 from app.main_window import MainWindow
-from app.widgets.recording_controller import RecordingController
-from app.widgets.services import Services
 from app.widgets.session_list import SessionListView
 
 
@@ -41,21 +41,30 @@ def status_of(window: MainWindow, session_id: str) -> str | None:
     return None if item is None else item.upload_status
 
 
-def open_app(qtbot: QtBot, data_dir: Path, fps: int = 10, engine: Any = None) -> tuple[MainWindow, Services]:
-    """The window as `sessionrec gui` builds it, with its services started and ready."""
-    window = MainWindow(data_dir, RecordingController(data_dir, fps=fps))
+def open_app(qtbot: QtBot, data_dir: Path, fps: int = 10, engine: Any = None,
+             opened: list[tuple[MainWindow, Application]] | None = None,
+             start_queue: bool = True) -> tuple[MainWindow, Application]:
+    """The window as `sessionrec gui` builds it, with its services started and ready. Use the
+    `app_factory` fixture, which closes it (and stops the queue) however the test ends."""
+    shell = Application(data_dir, RecordingController(data_dir, fps=fps), engine=engine,
+                        start_queue=start_queue)
+    window = shell.window
+    if opened is not None:
+        opened.append((window, shell))  # before any wait: a failed wait still gets closed
     window.ask_close = lambda _reason: "quit"
     window.confirm = lambda _title, _text: False
-    services = Services(window, engine=engine)
     qtbot.addWidget(window)
     window.show()
-    with qtbot.waitSignal(services.ready, timeout=30_000):
-        services.start()
-    qtbot.waitUntil(lambda: window.model.config_valid or services.panel.loaded is not None,
+    with qtbot.waitSignal(shell.ready, timeout=30_000):
+        shell.start()
+    qtbot.waitUntil(lambda: window.model.config_valid or shell.panel.loaded is not None,
                     timeout=10_000)
-    return window, services
+    return window, shell
 
 
-def close_app(window: MainWindow, services: Services) -> None:
+def close_app(window: MainWindow, shell: Application) -> None:
+    """Close the window and stop what the app started; safe to call more than once."""
     window.close()
-    services.stop()
+    shell.stop()
+    # What the window's executor still runs (a last refresh) finishes before the test ends.
+    shell.executor.wait_idle(10)

@@ -18,7 +18,8 @@ from tests.factories import make_session
 from tests.recorder.conftest import XServer
 from tests.recorder.synthetic import interrupted_session
 from tests.s3support.server import S3Server
-from tests.ui.helpers import close_app, open_app, status_of
+from tests.ui.conftest import AppFactory
+from tests.ui.helpers import close_app, status_of
 from tests.ui.test_config_panel import open_panel
 from tests.ui.test_recording import record_session
 
@@ -27,19 +28,21 @@ from tests.ui.test_recording import record_session
 @pytest.mark.xvfb
 def test_recording_stopped_with_auto_upload_ends_uploaded_without_a_click(
         qtbot: QtBot, data_dir: Path, x_display: XServer, s3_config: Callable[..., Any],
-        s3_server: S3Server) -> None:
+        s3_server: S3Server, app_factory: AppFactory) -> None:
     config = s3_config(auto_upload=True)
-    window, services = open_app(qtbot, data_dir)
+    window, services = app_factory(data_dir)
     try:
         notes: list[str] = []
         window.model.dataChanged.connect(
             lambda *_: notes.extend(n for sid in window.model._notes
                                     if (n := window.model.note(sid)) and "automatically" in n))
         statuses: list[str] = []
-        window.queue.statusChanged.connect(lambda _sid, status: statuses.append(status))
+        window.queue.statusChanged.connect(lambda report: statuses.append(report.status))
         window.next_title_edit.setText("Auto uploaded walkthrough")
         session_id = record_session(qtbot, window, x_display)  # Record, input, Stop: no Upload
-        qtbot.waitUntil(lambda: status_of(window, session_id) == "done", timeout=60_000)
+        # The card takes the report at once; this test's own receiver may get it a moment later.
+        qtbot.waitUntil(lambda: status_of(window, session_id) == "done" and statuses[-1:] == ["done"],
+                        timeout=60_000)
         assert statuses[0] == "pending" and statuses[-1] == "done"
         assert "Queued for upload automatically after Stop" in notes
         assert window.model.note(session_id) is None  # the card's words went with the upload
@@ -55,12 +58,13 @@ def test_recording_stopped_with_auto_upload_ends_uploaded_without_a_click(
 
 @pytest.mark.slow
 def test_sessions_recovered_after_a_crash_are_uploaded_too(
-        qtbot: QtBot, data_dir: Path, s3_config: Callable[..., Any], s3_server: S3Server) -> None:
+        qtbot: QtBot, data_dir: Path, s3_config: Callable[..., Any], s3_server: S3Server,
+                                                           app_factory: AppFactory) -> None:
     config = s3_config(auto_upload=True)
     crashed, _times = interrupted_session(data_dir, seconds=2, fps=10,
                                           created_at=int(time.time() * 1000) - 60_000)
     untouched = make_session(data_dir, int(time.time() * 1000) - 120_000)  # exported, never queued
-    window, services = open_app(qtbot, data_dir)
+    window, services = app_factory(data_dir)
     try:
         qtbot.waitUntil(lambda: status_of(window, crashed.session_id) == "done", timeout=60_000)
         item = window.model.item(crashed.session_id)
@@ -74,10 +78,10 @@ def test_sessions_recovered_after_a_crash_are_uploaded_too(
 
 
 def test_recording_without_auto_upload_waits_for_a_click(
-        qtbot: QtBot, data_dir: Path, s3_config: Callable[..., Any]) -> None:
+        qtbot: QtBot, data_dir: Path, s3_config: Callable[..., Any], app_factory: AppFactory) -> None:
     s3_config(auto_upload=False)
     session_id = make_session(data_dir, int(time.time() * 1000), exported=False)
-    window, services = open_app(qtbot, data_dir)  # recovery exports it at start
+    window, services = app_factory(data_dir)  # recovery exports it at start
     try:
         qtbot.waitUntil(lambda: (i := window.model.item(session_id)) is not None and i.is_exported,
                         timeout=20_000)

@@ -11,6 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from app.upload.config import load_config
 from app.widgets.upload_config_panel import UploadConfigPanel
+from tests.ui.conftest import AppFactory
 
 panel_marker = object()
 
@@ -107,19 +108,10 @@ def test_wrong_secret_shows_the_sentence(qtbot: QtBot, data_dir: Path, auth_s3_s
     assert not (data_dir / "credentials.json").exists()
 
 
-def test_local_test_bucket_works_end_to_end_and_stops_with_the_app(qtbot: QtBot, data_dir: Path) -> None:
-    from app.main_window import MainWindow
-    from app.widgets.services import Services
-
-    window = MainWindow(data_dir)
-    window.ask_close = lambda _reason: "quit"
-    services = Services(window, start_queue=False)
-    qtbot.addWidget(window)
-    window.show()
-    with qtbot.waitSignal(services.ready, timeout=20_000):
-        services.start()
+def test_local_test_bucket_works_end_to_end_and_stops_with_the_app(qtbot: QtBot, data_dir: Path,
+                                                                   app_factory: AppFactory) -> None:
+    window, services = app_factory(data_dir, start_queue=False)
     panel = services.panel
-    qtbot.waitUntil(lambda: panel.loaded is not None, timeout=10_000)
     assert window.current_view() == "settings"  # first run: S3 needs doing
     assert not window.model.config_valid
     panel.demo_button.click()

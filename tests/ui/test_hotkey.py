@@ -10,6 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from app.widgets.hotkey import GlobalHotkey, check_hotkey
 from tests.recorder.conftest import XServer
+from tests.ui.conftest import AppFactory
 
 
 def test_hotkey_syntax_is_checked() -> None:
@@ -35,10 +36,11 @@ def test_hotkey_fires_from_another_application(qtbot: QtBot, x_display: XServer)
 
 @pytest.mark.slow
 @pytest.mark.xvfb
-def test_saved_hotkey_works_after_a_restart(qtbot: QtBot, data_dir: Path, x_display: XServer) -> None:
-    from tests.ui.helpers import close_app, open_app
+def test_saved_hotkey_works_after_a_restart(qtbot: QtBot, data_dir: Path, x_display: XServer,
+                                            app_factory: AppFactory) -> None:
+    from tests.ui.helpers import close_app
 
-    window, services = open_app(qtbot, data_dir)
+    window, services = app_factory(data_dir)
     window.hotkey_edit.setText("<ctrl>+<alt>+k")
     window.hotkey_apply.click()
     assert window.hotkey.active
@@ -46,7 +48,7 @@ def test_saved_hotkey_works_after_a_restart(qtbot: QtBot, data_dir: Path, x_disp
     assert not window.hotkey.active
 
     # The next start: nobody presses "Apply hotkey"; the saved hotkey starts a recording.
-    window, services = open_app(qtbot, data_dir)
+    window, services = app_factory(data_dir)
     try:
         assert window.hotkey_edit.text() == "<ctrl>+<alt>+k"
         qtbot.waitUntil(lambda: window.hotkey.active, timeout=10_000)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
+from app.app_shell.recording_controller import RecordingController
 from app.main_window import MainWindow
 from app.widgets.record_bar import RecordStats
-from app.widgets.recording_controller import RecordingController
 from tests.recorder.conftest import XServer
 
 

@@ -18,12 +18,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from pytestqt.qtbot import QtBot
 
+from app.app_shell.recording_controller import RecordingController
 from app.main_window import MainWindow
 from app.models import ScreenRect
 from app.recorder.monitors import Monitor
 from app.recorder.options import RecordingOptions
 from app.sessions import load_meta, session_paths
-from app.widgets.recording_controller import RecordingController
 from tests.recorder.conftest import start_xvfb
 from tests.recorder.randr import monitors as virtual_monitors
 

@@ -16,7 +16,8 @@ from app.models import UPLOAD_STATUSES, SessionListItem, UploadStatus
 from app.widgets.session_list import SessionListView
 from app.widgets.session_model import SessionListModel
 from tests.factories import make_session
-from tests.ui.helpers import close_app, open_app, status_of
+from tests.ui.conftest import AppFactory
+from tests.ui.helpers import close_app, status_of
 from tests.ui.test_main_window import open_window
 
 NOW = int(time.time() * 1000)
@@ -152,14 +153,14 @@ def test_selection_bar_counts_what_each_action_applies_to(qtbot: QtBot) -> None:
 
 @pytest.mark.slow
 def test_three_failed_sessions_selected_and_retried_are_all_queued(
-        qtbot: QtBot, data_dir: Path, s3_config: Callable[..., Any]) -> None:
+        qtbot: QtBot, data_dir: Path, s3_config: Callable[..., Any], app_factory: AppFactory) -> None:
     s3_config()
     failed = [make_session(data_dir, NOW - i * 60_000, status="failed", zip_bytes=32 * 1024)
               for i in range(3)]
     other_statuses: tuple[UploadStatus, ...] = ("done", "failed", "not_uploaded")
     others = [make_session(data_dir, NOW - (10 + i) * 60_000, status=status)
               for i, status in enumerate(other_statuses)]
-    window, services = open_app(qtbot, data_dir)
+    window, services = app_factory(data_dir)
     try:
         view = window.session_view
         qtbot.mouseClick(view.list.viewport(), Qt.MouseButton.LeftButton,
@@ -169,7 +170,8 @@ def test_three_failed_sessions_selected_and_retried_are_all_queued(
         qtbot.waitUntil(view.selection_bar.isVisible, timeout=2000)
         assert view.selection_bar.buttons["retry"].text() == "Retry (3)"
         statuses: list[tuple[str, str]] = []
-        window.queue.statusChanged.connect(lambda sid, status: statuses.append((sid, status)))
+        window.queue.statusChanged.connect(
+            lambda report: statuses.append((report.session_id, report.status)))
         view.selection_bar.buttons["retry"].click()
         qtbot.waitUntil(lambda: "3 sessions queued again." in window.statusBar().currentMessage(),
                         timeout=10_000)

@@ -10,6 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from app.models import UPLOAD_STATUSES
 from app.sessions import list_sessions, read_list_item, session_paths
+from app.upload.session.progress import Progress
 from app.widgets.session_list import FILTERS, SessionListView
 from app.widgets.session_model import Role, SessionListModel
 from tests.factories import make_session
@@ -59,7 +60,7 @@ def test_progress_touches_exactly_one_row(qtbot: QtBot, data_dir: Path) -> None:
     model.dataChanged.connect(lambda a, b, _roles=(): changes.append((a.row(), b.row())))
     resets: list[int] = []
     model.modelReset.connect(lambda: resets.append(1))
-    model.set_progress(ids["uploading"], 500, 1000, 1e6, 3)
+    model.set_progress(ids["uploading"], Progress(500, 1000, 1e6, 3))
     row = model.row_of(ids["uploading"])
     assert changes == [(row, row)] and not resets
     live = model.live(ids["uploading"])

@@ -19,7 +19,8 @@ from app.upload.session.object_meta import decode_text
 from tests.factories import make_session
 from tests.recorder.conftest import XServer
 from tests.s3support.server import S3Server
-from tests.ui.helpers import click_card_button, close_app, open_app, status_of
+from tests.ui.conftest import AppFactory
+from tests.ui.helpers import click_card_button, close_app, status_of
 from tests.ui.test_recording import record_session
 
 NOW = int(time.time() * 1000)
@@ -33,10 +34,11 @@ def _meta_title(data_dir: Path, session_id: str) -> tuple[str | None, str | None
 
 @pytest.mark.slow
 def test_title_edited_on_the_card_is_in_the_meta_and_the_object(
-        qtbot: QtBot, data_dir: Path, s3_config: Callable[..., Any], s3_server: S3Server) -> None:
+        qtbot: QtBot, data_dir: Path, s3_config: Callable[..., Any], s3_server: S3Server,
+                                                                app_factory: AppFactory) -> None:
     config = s3_config()
     session_id = make_session(data_dir, NOW, zip_bytes=64 * 1024)
-    window, services = open_app(qtbot, data_dir)
+    window, services = app_factory(data_dir)
     try:
         click_card_button(qtbot, window.session_view, session_id, "edit")  # the pencil
         dialog = window.texts_dialog
@@ -64,9 +66,10 @@ def test_title_edited_on_the_card_is_in_the_meta_and_the_object(
         close_app(window, services)
 
 
-def test_f2_opens_the_editor_and_a_bad_title_cannot_be_saved(qtbot: QtBot, data_dir: Path) -> None:
+def test_f2_opens_the_editor_and_a_bad_title_cannot_be_saved(qtbot: QtBot, data_dir: Path,
+                                                             app_factory: AppFactory) -> None:
     session_id = make_session(data_dir, NOW)
-    window, services = open_app(qtbot, data_dir)
+    window, services = app_factory(data_dir)
     try:
         window.session_view.select_session(session_id)
         window.session_view.list.setFocus()
@@ -84,10 +87,11 @@ def test_f2_opens_the_editor_and_a_bad_title_cannot_be_saved(qtbot: QtBot, data_
         close_app(window, services)
 
 
-def test_a_locked_session_says_so_and_keeps_its_meta(qtbot: QtBot, data_dir: Path) -> None:
+def test_a_locked_session_says_so_and_keeps_its_meta(qtbot: QtBot, data_dir: Path,
+                                                     app_factory: AppFactory) -> None:
     """Another process records (or exports) the session: the edit is refused in a sentence."""
     session_id = make_session(data_dir, NOW)
-    window, services = open_app(qtbot, data_dir)
+    window, services = app_factory(data_dir)
     lock = SessionLock(session_paths(data_dir, session_id).root)
     assert lock.try_acquire()
     try:
@@ -103,8 +107,9 @@ def test_a_locked_session_says_so_and_keeps_its_meta(qtbot: QtBot, data_dir: Pat
 @pytest.mark.slow
 @pytest.mark.xvfb
 def test_title_typed_while_recording_lands_in_the_session(qtbot: QtBot, data_dir: Path,
-                                                          x_display: XServer) -> None:
-    window, services = open_app(qtbot, data_dir)
+                                                          x_display: XServer,
+                                                          app_factory: AppFactory) -> None:
+    window, services = app_factory(data_dir)
     try:
         window.next_title_edit.setText("Onboarding walkthrough")
         session_id = record_session(qtbot, window, x_display)

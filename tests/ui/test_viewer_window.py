@@ -23,7 +23,8 @@ from app.upload.s3.destination import upload_session
 from app.upload.session.state_store import UploadStateStore
 from app.widgets.session_model import Role
 from tests.factories import make_session
-from tests.ui.helpers import button_centre, click_card_button, close_app, open_app
+from tests.ui.conftest import AppFactory
+from tests.ui.helpers import button_centre, click_card_button, close_app
 from tests.ui.recorded import Recorded, copy_session
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,10 +40,10 @@ def card_index(window: MainWindow, session_id: str) -> Any:
 @pytest.mark.slow
 @pytest.mark.xvfb
 def test_play_double_click_and_enter_open_the_viewer(qtbot: QtBot, recorded_session: Recorded,
-                                                     tmp_path: Path) -> None:
+                                                     tmp_path: Path, app_factory: AppFactory) -> None:
     data_dir = ensure_data_dir(tmp_path / "data")
     copy = copy_session(recorded_session, data_dir)
-    window, services = open_app(qtbot, data_dir)
+    window, services = app_factory(data_dir)
     try:
         window.show_view("sessions")
         view = window.session_view
@@ -76,10 +77,10 @@ def test_play_double_click_and_enter_open_the_viewer(qtbot: QtBot, recorded_sess
 @pytest.mark.slow
 @pytest.mark.xvfb
 def test_cards_get_thumbnails_made_once_off_the_gui_thread(qtbot: QtBot, recorded_session: Recorded,
-                                                           tmp_path: Path) -> None:
+                                                           tmp_path: Path, app_factory: AppFactory) -> None:
     data_dir = ensure_data_dir(tmp_path / "data")
     copy = copy_session(recorded_session, data_dir)
-    window, services = open_app(qtbot, data_dir)
+    window, services = app_factory(data_dir)
     try:
         window.show_view("sessions")
         index = card_index(window, copy.session_id)
@@ -95,13 +96,13 @@ def test_cards_get_thumbnails_made_once_off_the_gui_thread(qtbot: QtBot, recorde
 
 
 def test_copy_link_puts_a_working_link_on_the_clipboard(qtbot: QtBot, data_dir: Path, s3_config: Any,
-                                                        s3_server: Any) -> None:
+                                                        s3_server: Any, app_factory: AppFactory) -> None:
     config = s3_config()
     session_id = make_session(data_dir, 1_700_000_000_000, zip_bytes=50_000)
     store = UploadStateStore(data_dir)
     upload_session(data_dir, session_id, config, store, lambda _p: None, threading.Event())
     store.set_status(session_id, "done")
-    window, services = open_app(qtbot, data_dir)
+    window, services = app_factory(data_dir)
     try:
         window.show_view("sessions")
         qtbot.waitUntil(lambda: window.model.config_valid, timeout=10_000)

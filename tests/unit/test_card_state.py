@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from app.models import UPLOAD_STATUSES, SessionListItem, UploadStatus
+from app.upload.session.progress import Progress
 from app.widgets.card_state import (
     KEPT_UPLOAD_NOTE,
-    LiveProgress,
     card_buttons,
     progress_fraction,
     progress_text,
@@ -101,7 +101,7 @@ def test_badges() -> None:
 
 def test_progress_text_and_fraction() -> None:
     uploading = item("uploading", bytes_uploaded=10, total_bytes=40)
-    live = LiveProgress(20, 40, 2 * 1024 * 1024, 65)
+    live = Progress(20, 40, 2 * 1024 * 1024, 65)
     assert progress_text(uploading, live) == "50% · 2.0 MiB/s · 1m 05s left"
     assert progress_fraction(uploading, live) == 0.5
     assert progress_text(uploading, None) == "25%"

@@ -10,6 +10,8 @@ from PySide6.QtCore import QObject, Slot
 from app.upload.qt_host import QueueHost
 from app.upload.queue.handoff import send_request, socket_name
 from app.upload.queue.lock import QueueLock
+from app.upload.queue.status_report import StatusReport
+from app.upload.session.progress import Progress
 from app.upload.session.state_store import UploadStateStore
 from tests.factories import make_session
 from tests.unit.test_queue_core import FakeConfig, ScriptedEngine
@@ -25,14 +27,16 @@ class Watcher(QObject):
         self.progress: list[tuple[str, int, int]] = []
         self.threads: set[object] = set()
 
-    @Slot(str, str)
-    def on_status(self, session_id: str, status: str) -> None:
+    @Slot(object)
+    def on_status(self, report: StatusReport) -> None:
+        session_id, status = report.session_id, report.status
         self.threads.add(threading.current_thread().name)
         self.statuses.append((session_id, status))
         assert UploadStateStore(self.data_dir).get(session_id) is not None
 
-    @Slot(str, object, object, float, float)
-    def on_progress(self, session_id: str, done: object, total: object, rate: float, eta: float) -> None:
+    @Slot(str, object)
+    def on_progress(self, session_id: str, progress: Progress) -> None:
+        done, total = progress.bytes_uploaded, progress.total_bytes
         assert isinstance(done, int) and isinstance(total, int)
         self.progress.append((session_id, done, total))
 

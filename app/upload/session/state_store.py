@@ -32,6 +32,8 @@ class UploadStateStore:
         self.data_dir = data_dir
         self._locks: dict[str, threading.RLock] = {}
         self._locks_guard = threading.Lock()
+        # The last state this store wrote per session, so a status report needs no re-read.
+        self._last_saved: dict[str, UploadState] = {}
 
     def lock(self, session_id: str) -> threading.RLock:
         with self._locks_guard:
@@ -55,7 +57,12 @@ class UploadStateStore:
         with self.lock(state.session_id):
             state = dataclasses.replace(state, updated_at=now_ms())
             save_upload_state(session_paths(self.data_dir, state.session_id), state)
+            self._last_saved[state.session_id] = state
             return state
+
+    def last_saved(self, session_id: str) -> UploadState | None:
+        """What this store last wrote for the session (None if it wrote nothing yet)."""
+        return self._last_saved.get(session_id)
 
     def update(self, session_id: str, **changes: Any) -> UploadState:
         """Apply `changes` to the current state (creating it as not_uploaded) and persist."""

@@ -1,10 +1,13 @@
 """Drives one `SessionRecorder` for the window, keeping every blocking call off the GUI thread.
 
 Start (probing the screen, opening the encoder), pause/resume (they save the
-meta), stop (joins the threads) and the zip export all run on a worker thread.
-The GUI thread only reads the recorder's counters, four times a second, which
-are plain attribute reads. The live preview comes from the recorder's preview
-sampler thread as `previewReady` signals (queued to the GUI thread).
+meta), stop (joins the threads) and the zip export all run on the controller's own
+`GuiExecutor`, one at a time in order (a pause never overtakes the start it follows),
+apart from the window's executor, so a long export never holds up the list. The GUI
+thread samples the recorder's counters four times a second: plain attribute reads that
+change with every frame, so a signal per change would cost more than the sampling. The live
+preview comes from the recorder's preview sampler thread as `previewReady` signals (queued to
+the GUI thread).
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app.gui_executor import GuiExecutor
 from app.recorder.options import RecordingOptions
-from app.widgets.background import run_in_background
 from app.widgets.record_bar import RecordState, RecordStats
 
 log = logging.getLogger(__name__)
@@ -43,9 +46,7 @@ RecorderFactory = Callable[[Path, RecordingOptions], RecorderLike]
 
 
 def default_recorder_factory(data_dir: Path, options: RecordingOptions) -> RecorderLike:
-    from app.recorder.session_recorder import (  # type: ignore[import-not-found,unused-ignore]
-        SessionRecorder,
-    )
+    from app.recorder.session_recorder import SessionRecorder
 
     recorder: RecorderLike = SessionRecorder(data_dir, options.settings())
     return recorder
@@ -76,6 +77,7 @@ class RecordingController(QObject):
         self.state: RecordState = "idle"
         self._health: str | None = None
         self._exporting: set[str] = set()
+        self._executor = GuiExecutor("sessionrec-recorder", parent=self)
         self._poll = QTimer(self)
         self._poll.setInterval(250)
         self._poll.timeout.connect(self._read_status)
@@ -100,7 +102,7 @@ class RecordingController(QObject):
             recorder = self._factory(self.data_dir, options)
             return recorder, recorder.start()
 
-        run_in_background(work, self._started, self._start_failed, "sessionrec-record-start")
+        self._executor.submit(work, self._started, self._start_failed, "record-start")
 
     def toggle(self) -> None:
         """Start when idle, stop when recording or paused (tray and global hotkey)."""
@@ -113,13 +115,13 @@ class RecordingController(QObject):
         recorder = self._recorder
         if recorder is not None and self.state == "recording":
             self._set_state("paused")
-            run_in_background(recorder.pause, name="sessionrec-record-pause")
+            self._executor.submit(recorder.pause, name="record-pause")
 
     def resume(self) -> None:
         recorder = self._recorder
         if recorder is not None and self.state == "paused":
             self._set_state("recording")
-            run_in_background(recorder.resume, name="sessionrec-record-resume")
+            self._executor.submit(recorder.resume, name="record-resume")
 
     def stop(self, on_exported: Callable[[], object] | None = None) -> None:
         recorder = self._recorder
@@ -157,7 +159,7 @@ class RecordingController(QObject):
         def failed(exc: BaseException) -> None:
             done(str(exc) or "The recording could not be stopped cleanly; it will be recovered.")
 
-        run_in_background(work, done, failed, "sessionrec-record-stop")
+        self._executor.submit(work, done, failed, "record-stop")
 
     # --- state ----------------------------------------------------------------------------
     @property

@@ -1,4 +1,4 @@
-"""The window's local test bucket, in a child process: `python -m app.widgets.demo_child DATA_DIR`.
+"""The window's local test bucket, in a child process: `python -m app.app_shell.demo_child DATA_DIR`.
 
 moto is pure Python; run inside the app it would hold the GIL for whole requests (completing a
 500 MiB multipart upload concatenates every part) and the window would stutter. In its own

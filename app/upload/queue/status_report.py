@@ -1,0 +1,58 @@
+"""One status change of a session's upload, carrying what the session list shows of it.
+
+The queue sends one of these with every status change, made from the state it has just
+written, so the window updates the card from the report and never re-reads the disk."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from app.models import SessionListItem, UploadState, UploadStatus
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    session_id: str
+    status: UploadStatus
+    last_error: str | None = None
+    error_kind: str | None = None
+    error_detail: str | None = None
+    retry_count: int = 0
+    next_attempt_at: int | None = None
+    bytes_uploaded: int = 0
+    total_bytes: int = 0
+    s3_key: str | None = None
+    multipart_open: bool = False
+
+    @classmethod
+    def from_state(cls, state: UploadState) -> StatusReport:
+        return cls(session_id=state.session_id, status=state.status, last_error=state.last_error,
+                   error_kind=state.error_kind, error_detail=state.error_detail,
+                   retry_count=state.retry_count, next_attempt_at=state.next_attempt_at,
+                   bytes_uploaded=state.bytes_uploaded, total_bytes=state.total_bytes,
+                   s3_key=state.s3_key, multipart_open=state.multipart is not None)
+
+    @property
+    def damage(self) -> str | None:
+        """Why the session is damaged, when the upload found its zip is not what was recorded
+        (the same rule as the list's reading of upload-state.json)."""
+        if self.status == "failed" and self.error_kind == "damaged":
+            return self.last_error or "the zip does not match what was recorded"
+        return None
+
+    def applied_to(self, item: SessionListItem) -> SessionListItem:
+        """`item` with this upload status (its recording files are as they were)."""
+        damaged, reason = item.damaged, item.damaged_reason
+        damage = self.damage
+        if damage and damage not in (reason or ""):
+            damaged, reason = True, f"{reason}; {damage}" if reason else damage
+        percent = None if self.total_bytes <= 0 else \
+            max(0.0, min(100.0, 100.0 * self.bytes_uploaded / self.total_bytes))
+        return dataclasses.replace(
+            item, upload_status=self.status, last_upload_error=self.last_error,
+            error_kind=self.error_kind, error_detail=self.error_detail,
+            retry_count=self.retry_count, next_attempt_at=self.next_attempt_at,
+            bytes_uploaded=self.bytes_uploaded, total_bytes=self.total_bytes,
+            upload_progress=percent, s3_key=self.s3_key, multipart_upload_open=self.multipart_open,
+            damaged=damaged, damaged_reason=reason)
