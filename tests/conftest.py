@@ -22,4 +22,4 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 # S3 server, bucket, config and fault-proxy fixtures (tests/s3support/fixtures.py).
-pytest_plugins = ["tests.s3support.fixtures"]
+pytest_plugins = ["tests.s3support.fixtures", "tests.s3support.backend_fixtures"]
