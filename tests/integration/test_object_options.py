@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from app.sessions import session_paths
-from app.upload.session.engine import upload_session
+from app.upload.s3.destination import upload_session
 from app.upload.session.errors import ErrorKind, UploadError
 from app.upload.session.state_store import UploadStateStore
 from tests.integration.upload_helpers import MIB, ProgressLog, session_with_zip

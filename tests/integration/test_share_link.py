@@ -24,8 +24,8 @@ import pytest
 
 from app.logs import setup_logging
 from app.paths import log_path
+from app.upload.s3.destination import upload_session
 from app.upload.s3.share_link import LinkError, make_share_link
-from app.upload.session.engine import upload_session
 from app.upload.session.state_store import UploadStateStore
 from tests.integration.upload_helpers import session_with_zip, zip_bytes
 from tests.s3support.presign import PresignChecker

@@ -19,8 +19,9 @@ import pytest
 from app.sessions import session_paths
 from app.upload.config import UploadConfig, save_config
 from app.upload.s3.credentials import save_secrets
-from app.upload.session.engine import PART_ATTEMPTS, upload_session
+from app.upload.s3.destination import upload_session
 from app.upload.session.errors import ErrorKind, UploadError
+from app.upload.session.multipart import PART_ATTEMPTS
 from app.upload.session.state_store import UploadStateStore
 from tests.integration.upload_helpers import MIB, ProgressLog, session_with_zip
 from tests.s3support.proxy import Fault, FaultProxy

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from app.sessions import session_paths
-from app.upload.session.engine import abort_session_upload, upload_session
+from app.upload.s3.destination import abort_session_upload, upload_session
 from app.upload.session.errors import UploadCancelled
 from app.upload.session.progress import Progress
 from app.upload.session.state_store import UploadStateStore

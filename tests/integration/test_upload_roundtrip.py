@@ -11,7 +11,7 @@ import pytest
 from app import __version__
 from app.session_texts import set_session_texts
 from app.sessions import load_meta, session_paths
-from app.upload.session.engine import upload_session
+from app.upload.s3.destination import upload_session
 from app.upload.session.object_meta import decode_text
 from app.upload.session.part_reader import composite_checksum
 from app.upload.session.state_store import UploadStateStore
@@ -149,10 +149,10 @@ def test_loopback_parts_carry_a_checksum_instead_of_a_payload_hash(
     # What goes on the wire: over loopback http the body is not hashed into the signature
     # (UNSIGNED-PAYLOAD) and every part carries its signed CRC32 header instead; the server's
     # composite checksum is then compared with ours by the engine's HeadObject check.
-    from app.upload.session import engine
+    from app.upload.s3 import transport
 
     sent: list[dict[str, str]] = []
-    original = engine.make_s3_client
+    original = transport.make_s3_client
 
     def spying_client(*args: Any) -> Any:
         client = original(*args)
@@ -167,7 +167,7 @@ def test_loopback_parts_carry_a_checksum_instead_of_a_payload_hash(
     config = s3_config()
     session_id = session_with_zip(data_dir, 11 * MIB)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(engine, "make_s3_client", spying_client)
+        mp.setattr(transport, "make_s3_client", spying_client)
         state = upload_session(data_dir, session_id, config, UploadStateStore(data_dir),
                                ProgressLog(), threading.Event())
     assert len(sent) == 3

@@ -128,7 +128,7 @@ def test_demo_server_config_uploads(data_dir: Path) -> None:
     import threading
 
     from app.upload.s3.demo_server import DemoS3Server
-    from app.upload.session.engine import upload_session
+    from app.upload.s3.destination import upload_session
     from app.upload.session.state_store import UploadStateStore
 
     server = DemoS3Server().start()

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from app.sessions import load_meta, save_meta, session_paths
+from app.upload.s3.destination import upload_session
 from app.upload.session import zip_verify
-from app.upload.session.engine import upload_session
 from app.upload.session.errors import SESSION_REMOVED_SENTENCE, ErrorKind, UploadCancelled, UploadError
 from app.upload.session.state_store import UploadStateStore
 from tests.integration.upload_helpers import (

@@ -19,7 +19,7 @@ from pytestqt.qtbot import QtBot
 from app.main_window import MainWindow
 from app.paths import ensure_data_dir
 from app.playback.thumbnail import THUMBNAIL_FILE
-from app.upload.session.engine import upload_session
+from app.upload.s3.destination import upload_session
 from app.upload.session.state_store import UploadStateStore
 from app.widgets.session_model import Role
 from tests.factories import make_session

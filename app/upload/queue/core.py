@@ -91,7 +91,7 @@ class Engine:
 
 
 def real_engine() -> Engine:
-    from app.upload.session.engine import abort_multipart_upload, abort_session_upload, upload_session
+    from app.upload.s3.destination import abort_multipart_upload, abort_session_upload, upload_session
 
     return Engine(upload=upload_session, abort=abort_session_upload, abort_id=abort_multipart_upload)
 

@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from app.logs import scrub
-from app.upload.session.errors import ErrorKind, UploadError
+from app.upload.session.errors import ErrorKind, UploadError, disk_read_error
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +76,6 @@ _CODES: dict[str, tuple[ErrorKind, str]] = {
 _NETWORK = "The storage server cannot be reached; check the network connection and the endpoint."
 _TIMEOUT = "The storage server stopped answering in time; the upload will retry."
 _RESET = "The connection was cut off while sending; the upload will retry."
-
-
-def disk_read_error(exc: OSError) -> UploadError:
-    reason = exc.strerror or type(exc).__name__
-    return UploadError(ErrorKind.DISK_READ, f"The zip file could not be read from disk ({reason}).",
-                       type(exc).__name__)
 
 
 def classify(exc: BaseException, bucket: str = "", operation: str = "") -> UploadError:

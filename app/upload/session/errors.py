@@ -65,5 +65,12 @@ class UploadError(Exception):
         return self.sentence
 
 
+def disk_read_error(exc: OSError) -> UploadError:
+    """A local OSError while reading the zip (not a network error)."""
+    reason = exc.strerror or type(exc).__name__
+    return UploadError(ErrorKind.DISK_READ, f"The zip file could not be read from disk ({reason}).",
+                       type(exc).__name__)
+
+
 class UploadCancelled(Exception):
     """The cancel event was set; the caller decides what state the session goes to."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 from email.header import decode_header, make_header
+from pathlib import Path
 
 from app import __version__
 from app.models import SessionMeta
@@ -72,6 +73,14 @@ def object_metadata(session_id: str, zip_sha256: str, meta: SessionMeta | None) 
             if title:
                 out["title"] = encode_text(title)
     return out
+
+
+def session_metadata(data_dir: Path, session_id: str, zip_sha256: str) -> dict[str, str]:
+    """The object's metadata from the session's meta as it is now."""
+    from app.sessions import load_meta, session_paths
+
+    meta = load_meta(session_paths(data_dir, session_id)).value
+    return object_metadata(session_id, zip_sha256, meta)
 
 
 def _size(metadata: dict[str, str]) -> int:
