@@ -20,8 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from app.commands import queue_support as qs
     from app.logs import setup_logging
+    from app.upload.queue.calls import destination_calls
     from app.upload.queue.checks import load_valid_config, state_problem
-    from app.upload.queue.core import CANCELLABLE, real_engine
+    from app.upload.queue.core import CANCELLABLE
     from app.upload.queue.ops import abort_and_reset
     from app.upload.session.state_store import UploadStateStore
 
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
         return qs.hand_off_one(data_dir, "cancel", session_id, "cancelled")
     try:
         config, _ = load_valid_config(data_dir)
-        state = abort_and_reset(data_dir, store, session_id, config, real_engine().abort)
+        state = abort_and_reset(data_dir, store, session_id, config, destination_calls().abort)
     except OSError as exc:
         return fail(disk_sentence(exc, f"session {session_id} could not be cancelled"), EXIT_FAILED)
     finally:

@@ -20,6 +20,7 @@ from app.commands.context import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandContex
 
 if TYPE_CHECKING:
     from app.commands.queue_support import ProgressPrinter
+    from app.upload.config import UploadConfig
     from app.upload.queue.lock import QueueLock
 
 QUEUED_HINT = "queued; run `sessionrec queue --wait` or open the app to upload"
@@ -35,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from app.commands import queue_support as qs
     from app.logs import setup_logging
-    from app.upload.queue.checks import check_enqueueable, load_valid_config, state_problem
+    from app.upload.queue.checks import check_for_queue, load_valid_config, state_problem
     from app.upload.queue.handoff import HandOffError
     from app.upload.queue.ops import mark_pending
     from app.upload.session.state_store import UploadStateStore
@@ -66,8 +67,17 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
 
     # Validate everything first: bad input changes nothing.
     already_done = [i for i in ids if state_problem(store, i)[0] == "done"]
-    problems = [p for i in ids if i not in already_done
-                for p in [check_enqueueable(data_dir, store, i)] if p]
+    problems: list[str] = []
+    checked: dict[str, UploadConfig] = {}  # the settings each session was checked against
+    settings = load_valid_config(data_dir)  # once for every id
+    for session_id in ids:
+        if session_id in already_done:
+            continue
+        config, problem = check_for_queue(data_dir, store, session_id, lambda _: settings)
+        if problem or config is None:
+            problems.append(problem or "The upload settings are not valid.")
+        else:
+            checked[session_id] = config
     if problems:
         for sentence in problems[1:]:
             print(f"sessionrec: {sentence}", file=sys.stderr)
@@ -109,12 +119,10 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
 
     if not args.wait:
         try:
-            config, problem = load_valid_config(data_dir)
-            if config is None:
-                return fail(problem or "The upload settings are not valid.", EXIT_USAGE)
             for session_id in todo:
                 try:
-                    mark_pending(data_dir, store, session_id, config, reset_retries=True)
+                    mark_pending(data_dir, store, session_id, checked[session_id],
+                                 reset_retries=True)
                 except OSError as exc:
                     return fail(disk_sentence(exc, f"session {session_id} could not be queued"),
                                 EXIT_FAILED)
@@ -123,22 +131,26 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
             owned.lock.release()
         return EXIT_OK
 
-    code, final, sentences = _run_owned(data_dir, owned.lock, todo, out, restore=True)
+    code, final, sentences = _run_owned(data_dir, owned.lock, todo, out, restore=True,
+                                        checked=checked)
     if code is not None:
         return code
     return _report(data_dir, final, sentences)
 
 
 def _run_owned(data_dir: Path, lock: QueueLock, todo: list[str], out: ProgressPrinter,
-               restore: bool) -> tuple[int | None, dict[str, str], dict[str, str]]:
-    """Own the queue until `todo` ended: (exit code if it ended early, final statuses, sentences)."""
+               restore: bool, checked: dict[str, UploadConfig] | None = None
+               ) -> tuple[int | None, dict[str, str], dict[str, str]]:
+    """Own the queue until `todo` ended: (exit code if it ended early, final statuses, sentences).
+
+    `checked`: the settings each session already passed the enqueue checks with."""
     from app.commands.queue_runner import QueueRunner
     from app.upload.queue.thread_host import ThreadQueueHost
 
     host = ThreadQueueHost(data_dir, lock)
     runner = QueueRunner(host, todo, out)
     for session_id in todo:  # posted before start: handled right after the restore
-        refusal = host.queue.enqueue(session_id)
+        refusal = host.queue.enqueue(session_id, checked=(checked or {}).get(session_id))
         if refusal:
             host.close()
             return fail(refusal, EXIT_USAGE), {}, {}

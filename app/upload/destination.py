@@ -62,19 +62,19 @@ class Destination(Protocol):
         ...
 
 
-class DestinationNotAvailable(Exception):
-    """`destination` names a store this build cannot upload to yet; str() is the sentence."""
-
-
 def destination_for(data_dir: Path, config: UploadConfig) -> Destination:
-    """The destination `config.destination` names ("s3" when absent)."""
+    """The destination `config.destination` names ("s3" when absent); UploadError (config)
+    with a sentence for one this build cannot upload to."""
+    from app.upload.session.errors import ErrorKind, UploadError
+
     kind = getattr(config, "destination", "s3") or "s3"
     if kind == "s3":
         from app.upload.s3.destination import S3Destination
 
         return S3Destination(data_dir, config)
     if kind == "backend":
-        raise DestinationNotAvailable(
-            "Uploading through a backend is not available in this version yet; "
-            "set destination to s3.")
-    raise DestinationNotAvailable(f"The destination must be s3 or backend, not '{kind[:40]}'.")
+        raise UploadError(ErrorKind.CONFIG,
+                          "Uploading through a backend is not available in this version yet; "
+                          "set destination to s3.", "destination")
+    raise UploadError(ErrorKind.CONFIG,
+                      f"The destination must be s3 or backend, not '{str(kind)[:40]}'.", "destination")

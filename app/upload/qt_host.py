@@ -12,13 +12,13 @@ from PySide6.QtCore import QObject
 
 from app.upload.qt_ipc import QueueServer
 from app.upload.qt_queue import UploadQueue
-from app.upload.queue.core import Engine
+from app.upload.queue.calls import DestinationCalls
 from app.upload.queue.handoff import socket_name
 from app.upload.queue.lock import QueueLock
 
 
 class QueueHost(QObject):
-    def __init__(self, data_dir: Path, lock: QueueLock, engine: Engine | None = None,
+    def __init__(self, data_dir: Path, lock: QueueLock, engine: DestinationCalls | None = None,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.data_dir = data_dir
@@ -27,7 +27,7 @@ class QueueHost(QObject):
         self.server = QueueServer(data_dir, self.queue, parent=self)
 
     @classmethod
-    def try_open(cls, data_dir: Path, engine: Engine | None = None,
+    def try_open(cls, data_dir: Path, engine: DestinationCalls | None = None,
                  parent: QObject | None = None) -> QueueHost | None:
         """Take the queue of `data_dir`; None when another process owns it."""
         lock = QueueLock(data_dir)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from app.upload.queue.core import Engine, Reply, SerialQueue
+from app.upload.queue.calls import DestinationCalls, Reply
+from app.upload.queue.core import SerialQueue
 from app.upload.session.progress import Progress
 from app.upload.session.state_store import UploadStateStore
 
@@ -70,7 +71,7 @@ class UploadQueue(QObject):
     # Nothing is uploading, pending or waiting out a backoff.
     idle = Signal()
 
-    def __init__(self, data_dir: Path, *, engine: Engine | None = None,
+    def __init__(self, data_dir: Path, *, engine: DestinationCalls | None = None,
                  store: UploadStateStore | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.data_dir = data_dir

@@ -17,7 +17,8 @@ import pytest
 
 from app.models import UploadState
 from app.upload.queue.backoff import delay_bounds
-from app.upload.queue.core import Engine, SerialQueue
+from app.upload.queue.calls import DestinationCalls as Engine
+from app.upload.queue.core import SerialQueue
 from app.upload.session.errors import ErrorKind, UploadCancelled, UploadError
 from app.upload.session.progress import Progress
 from app.upload.session.state_store import UploadStateStore

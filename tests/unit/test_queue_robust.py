@@ -14,7 +14,9 @@ import pytest
 
 from app.models import MultipartState
 from app.sessions import session_paths
-from app.upload.queue.core import START_ATTEMPTS, Engine, SerialQueue
+from app.upload.queue.calls import DestinationCalls as Engine
+from app.upload.queue.core import SerialQueue
+from app.upload.queue.running import START_ATTEMPTS
 from app.upload.session.errors import SESSION_REMOVED_SENTENCE, ErrorKind, UploadError
 from app.upload.session.state_store import UploadStateStore
 from tests.factories import make_session
@@ -97,7 +99,7 @@ def test_the_engine_reporting_a_removed_folder_tells_waiting_callers(data_dir: P
 
 def test_a_start_that_keeps_failing_fails_the_session_and_the_queue_goes_on(
         data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import app.upload.queue.core as queue_core
+    import app.upload.queue.running as queue_core
 
     monkeypatch.setattr(queue_core, "START_RETRY_S", 0.05)
     full = make_session(data_dir, T0)

@@ -81,13 +81,20 @@ ConfigLoader = Callable[[Path], "tuple[UploadConfig | None, str | None]"]
 def check_enqueueable(data_dir: Path, store: UploadStateStore, session_id: str,
                       load_config: ConfigLoader | None = None) -> str | None:
     """None when `session_id` may be queued now, else one sentence; reads only."""
+    return check_for_queue(data_dir, store, session_id, load_config)[1]
+
+
+def check_for_queue(data_dir: Path, store: UploadStateStore, session_id: str,
+                    load_config: ConfigLoader | None = None
+                    ) -> tuple[UploadConfig | None, str | None]:
+    """`check_enqueueable`, also returning the settings it checked against, so one action
+    checks once and loads upload-config.json once: (config, None) or (None, sentence)."""
     problem = session_problem(data_dir, session_id)
     if problem:
-        return problem
+        return None, problem
     status, problem = state_problem(store, session_id)
     if problem:
-        return problem
+        return None, problem
     if status == "done":
-        return f"Session {session_id} is already uploaded."
-    _, problem = (load_config or load_valid_config)(data_dir)
-    return problem
+        return None, f"Session {session_id} is already uploaded."
+    return (load_config or load_valid_config)(data_dir)

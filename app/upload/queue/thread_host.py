@@ -10,13 +10,18 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.upload.queue.core import Engine, QueueEvents, Reply, SerialQueue
+from app.upload.queue.calls import DestinationCalls, QueueEvents, Reply
+from app.upload.queue.core import SerialQueue
 from app.upload.queue.handoff import listen_path
 from app.upload.queue.handoff_server import HandOffServer
 from app.upload.queue.lock import QueueLock
 from app.upload.session.progress import Progress
 from app.upload.session.state_store import UploadStateStore
+
+if TYPE_CHECKING:
+    from app.upload.config import UploadConfig
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +62,7 @@ class ThreadQueue:
     """`SerialQueue` on one long-lived plain thread. Methods may be called from any thread;
     listeners are called on the worker thread (hand what they get to their own thread)."""
 
-    def __init__(self, data_dir: Path, *, engine: Engine | None = None,
+    def __init__(self, data_dir: Path, *, engine: DestinationCalls | None = None,
                  store: UploadStateStore | None = None) -> None:
         self.data_dir = data_dir
         self._relay = _Relay()
@@ -81,8 +86,9 @@ class ThreadQueue:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def enqueue(self, session_id: str, reply: Reply | None = None) -> str | None:
-        return self._core.enqueue(session_id, reply)
+    def enqueue(self, session_id: str, reply: Reply | None = None, *,
+                checked: UploadConfig | None = None) -> str | None:
+        return self._core.enqueue(session_id, reply, checked=checked)
 
     def retry(self, session_id: str, reply: Reply | None = None) -> str | None:
         return self._core.retry(session_id, reply)
@@ -109,14 +115,14 @@ class ThreadQueue:
 
 
 class ThreadQueueHost:
-    def __init__(self, data_dir: Path, lock: QueueLock, engine: Engine | None = None) -> None:
+    def __init__(self, data_dir: Path, lock: QueueLock, engine: DestinationCalls | None = None) -> None:
         self.data_dir = data_dir
         self.lock = lock
         self.queue = ThreadQueue(data_dir, engine=engine)
         self.server = HandOffServer(data_dir, self.queue)
 
     @classmethod
-    def try_open(cls, data_dir: Path, engine: Engine | None = None) -> ThreadQueueHost | None:
+    def try_open(cls, data_dir: Path, engine: DestinationCalls | None = None) -> ThreadQueueHost | None:
         """Take the queue of `data_dir`; None when another process owns it."""
         lock = QueueLock(data_dir)
         if not lock.acquire(listen_path(data_dir)):
