@@ -82,28 +82,38 @@ class BackendHttp:
                   headers: dict[str, str] | None = None) -> Any:
         """`method` `path` (under backendUrl, query included) with a JSON body; the parsed
         JSON answer (None for an empty one)."""
+        data = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        return self.call_raw(method, path, data, headers)
+
+    def call_raw(self, method: str, path: str, data: bytes | None,
+                 headers: dict[str, str] | None = None) -> Any:
+        """As `call_json`, the body given as the exact bytes to send (a JSON document)."""
         sent: dict[str, str] = {"Accept": "application/json", **(headers or {})}
         if self.settings.token:
             sent["Authorization"] = f"Bearer {self.settings.token}"
-        data = None
-        if body is not None:
-            data = json.dumps(body, separators=(",", ":")).encode()
+        if data is not None:
             sent["Content-Type"] = "application/json"
-        url = self.settings.endpoint(path)
-        try:
-            answer = self.pool.request(method, url, body=data, headers=sent,
-                                       preload_content=False, redirect=False)
-            raw = _read_bounded(answer)
-        except urllib3.exceptions.HTTPError as exc:
-            raise errors.network_error(exc, f"the backend at {self.settings.host}") from None
-        parsed = _json_or_none(raw)
-        if answer.status >= 300:
+        status, parsed, raw = self.send(method, self.settings.endpoint(path), data, sent,
+                                        f"the backend at {self.settings.host}")
+        if status >= 300:
             if errors.no_such_upload(parsed):
                 raise UploadGone
-            raise errors.backend_status(answer.status, path.split("?")[0], parsed)
+            raise errors.backend_status(status, path.split("?")[0], parsed)
         if raw and parsed is None:
             raise errors.unreadable_answer(path.split("?")[0])
         return parsed
+
+    def send(self, method: str, url: str, data: bytes | None, headers: dict[str, str],
+             what: str) -> tuple[int, Any, bytes]:
+        """One request to any URL: (status, parsed JSON or None, raw answer). Adds nothing
+        to `headers` (no token)."""
+        try:
+            answer = self.pool.request(method, url, body=data, headers=headers,
+                                       preload_content=False, redirect=False)
+            raw = _read_bounded(answer)
+        except urllib3.exceptions.HTTPError as exc:
+            raise errors.network_error(exc, what) from None
+        return answer.status, _json_or_none(raw), raw
 
     # ---- the store, through a URL the backend signed -------------------------------------
 

@@ -47,7 +47,7 @@ def backend_settings(data_dir: Path, config: UploadConfig,
                      secrets: dict[str, str] | None = None) -> BackendSettings:
     """The backend settings of `config`, the token from `secrets` (typed, unsaved) or the
     secret store."""
-    token = (secrets or {}).get("backendToken") or _stored_secret(data_dir, "backendToken")
+    token = (secrets or {}).get("backendToken") or stored_secret(data_dir, "backendToken")
     return BackendSettings(
         url=str(getattr(config, "backend_url", None) or ""),
         protocol=str(getattr(config, "backend_protocol", None) or "simple"),
@@ -61,7 +61,7 @@ def backend_settings(data_dir: Path, config: UploadConfig,
     )
 
 
-def _stored_secret(data_dir: Path, name: str) -> str | None:
+def stored_secret(data_dir: Path, name: str) -> str | None:
     from app.upload.s3.credentials import load_secrets
 
     stored = load_secrets(data_dir)
