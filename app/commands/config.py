@@ -1,6 +1,7 @@
 """`sessionrec config show | set KEY=VALUE... | test`.
 
-Secrets (`secretAccessKey`, `sessionToken`) are best set with the name alone:
+Secrets (`secretAccessKey`, `sessionToken`, `backendToken`, `webhookSecret`) are best set
+with the name alone:
 `sessionrec config set secretAccessKey` asks for the value without echo on a terminal, or reads
 one line from standard input otherwise (`... | sessionrec config set secretAccessKey`), as
 `docker login --password-stdin` does, so the secret never appears in the process list or the
@@ -19,7 +20,7 @@ from typing import Any
 
 from app.commands.context import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandContext, disk_sentence, fail
 
-SECRET_KEYS = ("secretAccessKey", "sessionToken")
+SECRET_KEYS = ("secretAccessKey", "sessionToken", "backendToken", "webhookSecret")
 MAX_SECRET_CHARS = 4096
 ARGV_WARNING = ("Note: a secret typed as KEY=VALUE is visible in the process list while the "
                 "command runs and may stay in the shell history; next time give the name alone "
@@ -33,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "set", help="change settings, e.g. bucket=my-bucket region=eu-west-1; "
                     "`set secretAccessKey` (no value) asks for the secret")
     set_parser.add_argument("assignments", nargs="+", metavar="KEY=VALUE")
-    sub.add_parser("test", help="check the bucket can be reached with these settings")
+    sub.add_parser("test", help="check the bucket (or backend) can be reached with these settings")
 
 
 def run(args: argparse.Namespace, ctx: CommandContext) -> int:
@@ -56,7 +57,7 @@ def _fields() -> dict[str, dataclasses.Field[Any]]:
 
 def _show(ctx: CommandContext) -> int:
     from app.upload.config import load_config, validate_config
-    from app.upload.s3.credentials import load_secrets, storage_warning
+    from app.upload.secrets import load_secrets, storage_warning
 
     loaded = load_config(ctx.data_dir)
     if loaded.problem:
@@ -68,6 +69,8 @@ def _show(ctx: CommandContext) -> int:
     secrets = load_secrets(ctx.data_dir)
     out["secretAccessKey"] = "****" if secrets.secret_access_key else None
     out["sessionToken"] = "****" if secrets.session_token else None
+    out["backendToken"] = "****" if secrets.backend_token else None
+    out["webhookSecret"] = "****" if secrets.webhook_secret else None
     out["secretStorage"] = secrets.storage
     print(json.dumps(out, indent=2))
     warning = storage_warning(ctx.data_dir)
@@ -162,7 +165,7 @@ def _whole_number(raw: str) -> int:
 def _set(ctx: CommandContext, assignments: list[str]) -> int:
     from app.logs import register_secret
     from app.upload.config import UploadConfig, load_config, save_config, validate_config
-    from app.upload.s3.credentials import save_secrets
+    from app.upload.secrets import save_secrets
 
     fields = _fields()
     changes: dict[str, Any] = {}
@@ -235,7 +238,7 @@ def _set(ctx: CommandContext, assignments: list[str]) -> int:
             what = ("the secret could not be saved" + (" (the other settings were)" if config else ""))
             return fail(disk_sentence(exc, what), EXIT_FAILED)
         if storage == "file":
-            from app.upload.s3.credentials import FILE_WARNING
+            from app.upload.secrets import FILE_WARNING
 
             print(f"Note: {FILE_WARNING}", file=sys.stderr)
     print("Settings saved.")
@@ -255,17 +258,25 @@ def _type_words(field: dataclasses.Field[Any]) -> str:
 
 def _test(ctx: CommandContext) -> int:
     from app.upload.config import auto_upload_after_test, load_config, save_config
-    from app.upload.s3.connection import lifecycle_sentence, test_connection
+    from app.upload.destination import destination_for
+    from app.upload.session.errors import UploadError
 
     loaded = load_config(ctx.data_dir)
     if loaded.value is None:
         return fail(loaded.problem or "there are no S3 settings yet; use `sessionrec config set`.",
                     EXIT_USAGE)
-    problem = test_connection(ctx.data_dir, loaded.value)
+    try:
+        destination = destination_for(ctx.data_dir, loaded.value)
+    except UploadError as error:
+        return fail(error.sentence, EXIT_FAILED)
+    problem = destination.test_connection()
     if problem:
         return fail(problem, EXIT_FAILED)
-    print(f"OK: the bucket '{loaded.value.bucket}' can be reached and written to.")
-    print(lifecycle_sentence(ctx.data_dir, loaded.value))
+    print(f"OK: {destination.describe()} can be reached and written to.")
+    if loaded.value.destination_kind == "s3":
+        from app.upload.s3.connection import lifecycle_sentence
+
+        print(lifecycle_sentence(ctx.data_dir, loaded.value))
     turned_on = auto_upload_after_test(loaded.value)
     if turned_on is not None:
         save_config(ctx.data_dir, turned_on)

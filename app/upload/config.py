@@ -1,9 +1,13 @@
-"""The S3 settings (`upload-config.json`, DESIGN §4): load, save (0600), validate, object key.
+"""The upload settings (`upload-config.json`, DESIGN §4): load, save (0600), validate, object key.
 
-No secret is ever stored here: the secret access key and session token live in the keyring
-or `credentials.json` (see credentials.py). `validate_config` returns one plain sentence per
-bad field, keyed by the on-disk camelCase name, so the CLI and the settings panel can show
-each next to its field.
+`destination` says where sessions go: "s3" (absent means s3: a bucket reached with keys on
+this computer) or "backend" (a server that signs each upload; `backendUrl` and the rest).
+Validation is per destination: a backend needs no bucket, region or keys.
+
+No secret is ever stored here: the secret access key, session token, backend token and
+webhook secret live in the keyring or `credentials.json` (see app/upload/secrets.py).
+`validate_config` returns one plain sentence per bad field, keyed by the on-disk camelCase
+name, so the CLI and the settings panel can show each next to its field.
 """
 
 from __future__ import annotations
@@ -36,6 +40,12 @@ MAX_PART_SIZE = 5 * 1024 * MIB   # S3's maximum part size
 MAX_PARTS = 10_000
 PLANNED_PARTS = 1_000  # what part_size_for aims for (one ListParts page)
 CHECKSUM_ALGORITHMS = ("CRC32", "SHA1", "SHA256")
+DESTINATIONS = ("s3", "backend")
+BACKEND_PROTOCOLS = ("simple", "companion")
+# The seed's contract (the backend's routes under backendUrl) when the paths are not set.
+DEFAULT_AUTH_CHECK_PATH = "/api/v1/admin/auth/me"
+DEFAULT_PRESIGN_PATH = "/api/v1/admin/content/aws/uploadUrlExact"
+DEFAULT_FILE_RECORD_PATH = "/api/v1/admin/content/files"
 PLACEHOLDERS = ("host", "user", "date")
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -81,8 +91,9 @@ NUMBER_BOUNDS: dict[str, NumberBound] = {
 
 @dataclass(frozen=True)
 class UploadConfig(JsonRecord):
-    bucket: str
-    region: str
+    # Required with destination s3 (validate_config); a backend chooses its own bucket.
+    bucket: str = ""
+    region: str = ""
     key_prefix: str = ""
     endpoint_url: str | None = None
     profile: str | None = None
@@ -113,10 +124,41 @@ class UploadConfig(JsonRecord):
     sse_kms_key_id: str | None = None
     object_tags: dict[str, str] | None = None
     acl: str | None = None
+    # Where sessions go; None (absent) is "s3", so an S3 file stays as it always was.
+    destination: str | None = None
+    # destination "backend": the server that signs uploads (its token is a secret).
+    backend_url: str | None = None
+    backend_protocol: str | None = None  # None is "simple"
+    auth_check_path: str | None = None  # None: DEFAULT_AUTH_CHECK_PATH, and so on
+    presign_path: str | None = None
+    file_record_path: str | None = None
+    # Any destination: where a record of each verified upload is POSTed (signed with the
+    # webhook secret).
+    webhook_url: str | None = None
 
     @property
     def auto_upload_on(self) -> bool:
         return self.auto_upload is True
+
+    @property
+    def destination_kind(self) -> str:
+        return self.destination or "s3"
+
+    @property
+    def protocol(self) -> str:
+        return self.backend_protocol or "simple"
+
+    @property
+    def auth_check(self) -> str:
+        return self.auth_check_path or DEFAULT_AUTH_CHECK_PATH
+
+    @property
+    def presign(self) -> str:
+        return self.presign_path or DEFAULT_PRESIGN_PATH
+
+    @property
+    def file_record(self) -> str:
+        return self.file_record_path or DEFAULT_FILE_RECORD_PATH
 
 
 _ATTRS = {to_camel(f.name): f.name for f in fields(UploadConfig)}
@@ -238,45 +280,57 @@ def _key_prefix_problem(prefix: str) -> str | None:
     return None
 
 
-def _endpoint_problem(url: str, allow_http: bool) -> str | None:
+def _endpoint_problem(url: str, allow_http: bool, what: str = "The endpoint URL") -> str | None:
+    """The rule for every URL of the settings: https, or http to this computer (or with
+    allowHttp); a host; no user name or password in it."""
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        return "The endpoint URL is not a valid URL."
+        return f"{what} is not a valid URL."
     del port
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "The endpoint URL must start with https:// and name a host."
+        return f"{what} must start with https:// and name a host."
     if parts.username or parts.password:
-        return "The endpoint URL must not contain a user name or password."
+        return f"{what} must not contain a user name or password."
     if parts.scheme == "http" and not allow_http and not is_loopback_host(parts.hostname):
-        return ("The endpoint URL must use https unless it is on this computer "
+        return (f"{what} must use https unless it is on this computer "
                 "(set allowHttp to true to allow plain http).")
     return None
 
 
+_PATH_RE = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]{0,500}$")
+
+
+def _path_problem(path: str, what: str, example: str) -> str | None:
+    if not _PATH_RE.fullmatch(path) or ".." in path.split("/"):
+        return (f"The {what} must be a path on the backend that starts with '/' and has no "
+                f"spaces, '?', '#' or '..', like {example}.")
+    return None
+
+
 def validate_config(config: UploadConfig) -> dict[str, str]:
-    """camelCase field -> one sentence; an empty dict means the settings are usable."""
+    """camelCase field -> one sentence; an empty dict means the settings are usable.
+
+    The settings of the chosen destination are checked (a bucket and region for s3, the
+    backend's URL, protocol and paths for backend), and those of every destination."""
     problems: dict[str, str] = {}
-    bucket = _bucket_problem(config.bucket)
-    if bucket:
-        problems["bucket"] = bucket
-    if not config.region:
-        problems["region"] = "Enter a region, for example us-east-1."
-    elif not _REGION_RE.fullmatch(config.region):
-        problems["region"] = "A region may use only lower-case letters, digits and hyphens, like eu-west-1."
+    s3 = config.destination_kind == "s3"
+    if s3:
+        problems.update(_bucket_region_problems(config))
+    elif config.destination_kind == "backend":
+        problems.update(_backend_problems(config))
+    else:
+        problems["destination"] = "The destination must be s3 or backend."
     prefix = _key_prefix_problem(config.key_prefix)
     if prefix:
         problems["keyPrefix"] = prefix
-    if config.endpoint_url:
-        endpoint = _endpoint_problem(config.endpoint_url, config.allow_http)
-        if endpoint:
-            problems["endpointUrl"] = endpoint
-    if config.profile is not None and not _PROFILE_RE.fullmatch(config.profile):
-        problems["profile"] = "The profile name may use only letters, digits and . _ - + @ : /."
-    if config.access_key_id is not None and not _ACCESS_KEY_RE.fullmatch(config.access_key_id):
-        problems["accessKeyId"] = ("The access key id must be 3 to 128 characters: letters, digits and "
-                                  "+ / = . _ -.")
+    if s3:
+        problems.update(_s3_access_problems(config))
+    if config.webhook_url is not None:
+        webhook = _endpoint_problem(config.webhook_url, config.allow_http, "The webhook URL")
+        if webhook:
+            problems["webhookUrl"] = webhook
     if config.checksum_algorithm not in CHECKSUM_ALGORITHMS:
         problems["checksumAlgorithm"] = "The checksum algorithm must be CRC32, SHA1 or SHA256."
     for key, bound in NUMBER_BOUNDS.items():
@@ -286,7 +340,56 @@ def validate_config(config: UploadConfig) -> dict[str, str]:
     if "backoffCapSec" not in problems and "backoffBaseSec" not in problems \
             and config.backoff_cap_sec < config.backoff_base_sec:
         problems["backoffCapSec"] = "The longest retry delay must not be shorter than the first."
-    problems.update(option_problems(config))
+    if s3:
+        problems.update(option_problems(config))
+    return problems
+
+
+def _backend_problems(config: UploadConfig) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if not config.backend_url:
+        problems["backendUrl"] = "Enter the backend URL, for example https://uploads.example.com."
+    else:
+        url = _endpoint_problem(config.backend_url, config.allow_http, "The backend URL")
+        if url:
+            problems["backendUrl"] = url
+    if config.backend_protocol is not None and config.backend_protocol not in BACKEND_PROTOCOLS:
+        problems["backendProtocol"] = "The backend protocol must be simple or companion."
+    for key, value, what, example in (
+            ("authCheckPath", config.auth_check_path, "auth check path", DEFAULT_AUTH_CHECK_PATH),
+            ("presignPath", config.presign_path, "presign path", DEFAULT_PRESIGN_PATH),
+            ("fileRecordPath", config.file_record_path, "file record path",
+             DEFAULT_FILE_RECORD_PATH)):
+        problem = _path_problem(value, what, example) if value is not None else None
+        if problem:
+            problems[key] = problem
+    return problems
+
+
+def _bucket_region_problems(config: UploadConfig) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    bucket = _bucket_problem(config.bucket)
+    if bucket:
+        problems["bucket"] = bucket
+    if not config.region:
+        problems["region"] = "Enter a region, for example us-east-1."
+    elif not _REGION_RE.fullmatch(config.region):
+        problems["region"] = "A region may use only lower-case letters, digits and hyphens, like eu-west-1."
+    return problems
+
+
+def _s3_access_problems(config: UploadConfig) -> dict[str, str]:
+    """Where the bucket is reached and with which credentials."""
+    problems: dict[str, str] = {}
+    if config.endpoint_url:
+        endpoint = _endpoint_problem(config.endpoint_url, config.allow_http)
+        if endpoint:
+            problems["endpointUrl"] = endpoint
+    if config.profile is not None and not _PROFILE_RE.fullmatch(config.profile):
+        problems["profile"] = "The profile name may use only letters, digits and . _ - + @ : /."
+    if config.access_key_id is not None and not _ACCESS_KEY_RE.fullmatch(config.access_key_id):
+        problems["accessKeyId"] = ("The access key id must be 3 to 128 characters: letters, digits and "
+                                  "+ / = . _ -.")
     return problems
 
 

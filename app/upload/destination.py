@@ -21,9 +21,6 @@ if TYPE_CHECKING:
     from app.upload.session.state_store import UploadStateStore
     from app.upload.session.transport import HeldPart
 
-DESTINATIONS = ("s3", "backend")
-
-
 class Destination(Protocol):
     """One configured store. Made cheaply (no network) from a data folder and its settings;
     every method that talks to the store raises `UploadError` with a sentence."""
@@ -62,12 +59,26 @@ class Destination(Protocol):
         ...
 
 
+def describe(config: UploadConfig) -> str:
+    """Where `config` uploads to, in words for a sentence, without making the destination:
+    "the bucket 'name'" or "the backend at host"."""
+    if config.destination_kind == "backend":
+        from urllib.parse import urlsplit
+
+        try:
+            host = urlsplit(config.backend_url or "").hostname
+        except ValueError:
+            host = None
+        return f"the backend at {host}" if host else "the backend"
+    return f"the bucket '{config.bucket}'" if config.bucket else "the bucket"
+
+
 def destination_for(data_dir: Path, config: UploadConfig) -> Destination:
     """The destination `config.destination` names ("s3" when absent); UploadError (config)
     with a sentence for one this build cannot upload to."""
     from app.upload.session.errors import ErrorKind, UploadError
 
-    kind = getattr(config, "destination", "s3") or "s3"
+    kind = config.destination_kind
     if kind == "s3":
         from app.upload.s3.destination import S3Destination
 

@@ -49,11 +49,13 @@ def abort_and_reset(data_dir: Path, store: UploadStateStore, session_id: str,
         try:
             abort(data_dir, session_id, config, store)
         except UploadError as exc:
+            from app.upload.destination import describe
+
             log.warning("could not abort the multipart upload of %s: %s", session_id, exc)
-            note = f"The unfinished upload could not be removed from the bucket: {exc.sentence}"
+            note = f"The unfinished upload could not be removed from {describe(config)}: {exc.sentence}"
     else:
         state = store.get(session_id)
         if state is not None and state.multipart is not None:
-            note = "The unfinished upload could not be removed from the bucket: the settings are not valid."
+            note = "The unfinished upload could not be removed: the settings are not valid."
     return store.set_status(session_id, "not_uploaded", retry_count=0, next_attempt_at=None,
                             last_error=note, error_kind=None, error_detail=None)

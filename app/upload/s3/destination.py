@@ -27,7 +27,9 @@ class S3Destination:
         self.config = config
 
     def describe(self) -> str:
-        return f"the bucket '{self.config.bucket}'"
+        from app.upload.destination import describe
+
+        return describe(self.config)
 
     def validate(self) -> dict[str, str]:
         from app.upload.config import validate_config
