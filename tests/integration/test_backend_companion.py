@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from app.upload.backend.destination import BackendDestination
-from app.upload.backend.settings import BackendSettings
 from app.upload.config import UploadConfig
 from app.upload.session.errors import ErrorKind, UploadCancelled, UploadError
 from app.upload.session.part_reader import composite_etag
@@ -24,12 +23,11 @@ PART = 5 * MIB
 
 
 def destination(data_dir: Path, companion: CompanionServer, **config: Any) -> BackendDestination:
-    # The S3 fields are placeholders: nothing of them is used by the backend destination.
-    values: dict[str, Any] = {"bucket": "unused-bucket", "region": "us-east-1",
-                              "part_size_bytes": PART, "concurrency": 4}
+    values: dict[str, Any] = {"destination": "backend", "backend_url": companion.url,
+                              "backend_protocol": "companion", "part_size_bytes": PART,
+                              "concurrency": 4}
     values.update(config)
-    return BackendDestination(data_dir, UploadConfig(**values),
-                              BackendSettings(url=companion.url, protocol="companion"))
+    return BackendDestination(data_dir, UploadConfig(**values))
 
 
 def open_uploads(s3_server: S3Server, bucket: str) -> list[Any]:
@@ -133,9 +131,9 @@ def test_cancel_then_abort_leaves_nothing_open(data_dir: Path, companion: Compan
 
 def test_unreachable_companion_is_transient(data_dir: Path) -> None:
     session_id = session_with_zip(data_dir, 1 * MIB)
-    dest = BackendDestination(data_dir, UploadConfig(bucket="unused-bucket", region="us-east-1",
-                                                     connect_timeout_sec=2),
-                              BackendSettings(url="http://127.0.0.1:9", protocol="companion"))
+    dest = BackendDestination(data_dir, UploadConfig(
+        destination="backend", backend_url="http://127.0.0.1:9", backend_protocol="companion",
+        connect_timeout_sec=2))
     with pytest.raises(UploadError) as caught:
         dest.upload(session_id, UploadStateStore(data_dir), ProgressLog(), threading.Event())
     assert caught.value.kind == ErrorKind.NETWORK and not caught.value.permanent

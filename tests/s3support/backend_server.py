@@ -21,12 +21,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from app.upload.config import (
+    DEFAULT_AUTH_CHECK_PATH as AUTH_CHECK_PATH,
+)
+from app.upload.config import (
+    DEFAULT_FILE_RECORD_PATH as FILE_RECORD_PATH,
+)
+from app.upload.config import (
+    DEFAULT_PRESIGN_PATH as PRESIGN_PATH,
+)
 from tests.s3support.server import OPEN_ACCESS_KEY, OPEN_SECRET_KEY
 
-# The seed's default paths.
-AUTH_CHECK_PATH = "/api/admin/auth/me"
-PRESIGN_PATH = "/api/admin/content/aws/uploadUrl"
-FILE_RECORD_PATH = "/api/admin/files"
 MAX_BODY = 1024 * 1024
 
 

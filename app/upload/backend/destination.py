@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.upload.backend.settings import PROTOCOLS, BackendSettings, backend_settings
-from app.upload.config import MAX_PART_SIZE, UploadConfig, is_loopback_host
+from app.upload.backend.settings import BackendSettings, backend_settings
+from app.upload.config import MAX_PART_SIZE, UploadConfig
 from app.upload.session.upload import abort_known, abort_recorded, run_upload
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ class BackendDestination:
         self.data_dir = data_dir
         self.config = config
         self._settings = settings
+        self._last: MultipartTransport | None = None
 
     @property
     def settings(self) -> BackendSettings:
@@ -40,7 +41,14 @@ class BackendDestination:
         return f"the backend at {self.settings.host}"
 
     def validate(self) -> dict[str, str]:
-        return backend_problems(self.settings, bool(getattr(self.config, "allow_http", False)))
+        from app.upload.config import validate_config
+
+        problems = validate_config(self.config)
+        # Companion checks no token itself (a proxy in front of it may); the simple contract does.
+        if self.settings.protocol == "simple" and not self.settings.token:
+            problems["backendToken"] = ("The backend token is missing; set it with "
+                                        "`sessionrec config set backendToken`.")
+        return problems
 
     def test_connection(self, secrets: dict[str, str] | None = None) -> str | None:
         from app.upload.backend.connection import test_connection
@@ -68,40 +76,18 @@ class BackendDestination:
     def list_parts(self, key: str, upload_id: str) -> dict[int, HeldPart]:
         return self.transport().list_parts(key, upload_id)
 
+    @property
+    def bucket(self) -> str | None:
+        """The bucket the backend named (Companion does, when it creates an upload)."""
+        return getattr(self._last, "bucket", None)
+
     def transport(self) -> MultipartTransport:
         """A new transport for one upload call (its own connection pool and part URLs)."""
         from app.upload.backend.companion import CompanionTransport
         from app.upload.backend.simple import SimpleTransport
 
-        if self.settings.protocol == "companion":
-            return CompanionTransport(self.settings)
-        return SimpleTransport(self.settings)
-
-
-def backend_problems(settings: BackendSettings, allow_http: bool) -> dict[str, str]:
-    """camelCase setting -> sentence, for each backend setting that cannot work."""
-    from urllib.parse import urlsplit
-
-    problems: dict[str, str] = {}
-    url = settings.url
-    parts = urlsplit(url)
-    if not url:
-        problems["backendUrl"] = "The backend URL is required when destination is backend."
-    elif parts.scheme not in ("https", "http") or not parts.hostname:
-        problems["backendUrl"] = "The backend URL must start with https:// and name a host."
-    elif parts.scheme == "http" and not allow_http and not is_loopback_host(parts.hostname):
-        problems["backendUrl"] = ("The backend URL must use https (plain http only to this "
-                                  "computer, unless allowHttp is on).")
-    if settings.protocol not in PROTOCOLS:
-        problems["backendProtocol"] = "The backend protocol must be simple or companion."
-    # Companion checks no token itself (a proxy in front of it may); the simple contract does.
-    if not settings.token and settings.protocol == "simple":
-        problems["backendToken"] = ("The backend token is missing; set it with "
-                                    "`sessionrec config set backendToken`.")
-    if settings.protocol == "simple":
-        for name, path in (("authCheckPath", settings.auth_check_path),
-                           ("presignPath", settings.presign_path),
-                           ("fileRecordPath", settings.file_record_path)):
-            if not path.startswith("/") or any(c.isspace() for c in path) or ".." in path:
-                problems[name] = "A backend path must start with / and hold no spaces or '..'."
-    return problems
+        made: MultipartTransport = (CompanionTransport(self.settings)
+                                    if self.settings.protocol == "companion"
+                                    else SimpleTransport(self.settings))
+        self._last = made
+        return made

@@ -1,7 +1,7 @@
 """What the backend destination needs from the settings, in one frozen record.
 
 `backendUrl`, `backendProtocol` (`simple` | `companion`), the simple contract's three paths
-(defaults from the seed's contract), the bearer token (stored like the secret key, never in
+(config.py has the seed's defaults), the bearer token (app/upload/secrets.py, never in
 upload-config.json) and the request timeouts shared with the S3 path.
 """
 
@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-if TYPE_CHECKING:
-    from app.upload.config import UploadConfig
-
-PROTOCOLS = ("simple", "companion")
-DEFAULT_AUTH_CHECK_PATH = "/api/admin/auth/me"
-DEFAULT_PRESIGN_PATH = "/api/admin/content/aws/uploadUrl"
-DEFAULT_FILE_RECORD_PATH = "/api/admin/files"
+from app.upload.config import (
+    DEFAULT_AUTH_CHECK_PATH,
+    DEFAULT_FILE_RECORD_PATH,
+    DEFAULT_PRESIGN_PATH,
+    UploadConfig,
+)
 
 
 @dataclass(frozen=True)
@@ -49,22 +47,15 @@ def backend_settings(data_dir: Path, config: UploadConfig,
     secret store."""
     token = (secrets or {}).get("backendToken") or stored_secret(data_dir, "backendToken")
     return BackendSettings(
-        url=str(getattr(config, "backend_url", None) or ""),
-        protocol=str(getattr(config, "backend_protocol", None) or "simple"),
-        token=token,
-        auth_check_path=str(getattr(config, "auth_check_path", None) or DEFAULT_AUTH_CHECK_PATH),
-        presign_path=str(getattr(config, "presign_path", None) or DEFAULT_PRESIGN_PATH),
-        file_record_path=str(getattr(config, "file_record_path", None)
-                             or DEFAULT_FILE_RECORD_PATH),
-        connect_timeout_sec=config.connect_timeout_sec,
-        read_timeout_sec=config.read_timeout_sec,
-    )
+        url=config.backend_url or "", protocol=config.protocol, token=token,
+        auth_check_path=config.auth_check, presign_path=config.presign,
+        file_record_path=config.file_record, connect_timeout_sec=config.connect_timeout_sec,
+        read_timeout_sec=config.read_timeout_sec)
 
 
 def stored_secret(data_dir: Path, name: str) -> str | None:
-    from app.upload.s3.credentials import load_secrets
+    """`backendToken` or `webhookSecret` from the keyring or credentials.json."""
+    from app.upload.secrets import load_secrets
 
     stored = load_secrets(data_dir)
-    attr = {"backendToken": "backend_token", "webhookSecret": "webhook_secret"}[name]
-    value = getattr(stored, attr, None)
-    return str(value) if value else None
+    return stored.backend_token if name == "backendToken" else stored.webhook_secret

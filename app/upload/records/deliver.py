@@ -36,7 +36,7 @@ def deliver(data_dir: Path, config: UploadConfig, target: str, session_id: str, 
         return
     if target != WEBHOOK:
         raise UploadError(ErrorKind.CONFIG, f"There is no record target '{target[:40]}'.", target)
-    url = str(getattr(config, "webhook_url", None) or "")
+    url = config.webhook_url or ""
     secret = stored_secret(data_dir, "webhookSecret")
     if not url:
         raise UploadError(ErrorKind.CONFIG, "The webhook URL is no longer set, so the record "

@@ -25,10 +25,9 @@ MAX_BODY = 16 * 1024
 def record_targets(config: UploadConfig) -> list[str]:
     """Where the record of an upload with these settings must be delivered."""
     targets = []
-    if getattr(config, "destination", "s3") == "backend" and \
-            (getattr(config, "backend_protocol", None) or "simple") == "simple":
+    if config.destination_kind == "backend" and config.protocol == "simple":
         targets.append(FILE_RECORD)
-    if getattr(config, "webhook_url", None):
+    if config.webhook_url:
         targets.append(WEBHOOK)
     return targets
 

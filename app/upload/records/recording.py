@@ -44,7 +44,7 @@ class RecordingDestination:
         return state
 
     def _bucket(self) -> str | None:
-        if getattr(self.config, "destination", "s3") != "backend":
+        if self.config.destination_kind != "backend":
             return self.config.bucket
         return getattr(self.inner, "bucket", None)
 
@@ -52,4 +52,4 @@ class RecordingDestination:
 def with_file_record(data_dir: Path, config: UploadConfig, inner: Destination) -> Destination:
     if not record_targets(config):
         return inner
-    return RecordingDestination(data_dir, config, inner)  # type: ignore[return-value]
+    return RecordingDestination(data_dir, config, inner)
