@@ -189,3 +189,27 @@ class RecordOutbox:
 def _config(data_dir: Path) -> UploadConfig | None:
     loaded = load_config(data_dir)
     return loaded.value
+
+
+# How long a `--wait` command waits for file records before it exits (they stay pending).
+SETTLE_S = 60.0
+
+
+def settle_records(data_dir: Path, timeout: float = SETTLE_S) -> None:
+    """For the `--wait` commands: give pending records up to `timeout` (or this run's
+    maxRetries) to go out, then say on stderr which ones still wait."""
+    import sys
+
+    box = outbox_for(data_dir)
+    box.settle(timeout)
+    store = UploadStateStore(data_dir)
+    for paths in iter_session_paths(data_dir):
+        try:
+            state = store.get(paths.session_id)
+        except StateDamaged:
+            continue
+        record = state.file_record if state is not None else None
+        if record is not None and record.pending and state is not None and state.status == "done":
+            why = f" ({record.last_error.rstrip('.')})" if record.last_error else ""
+            print(f"sessionrec: session {paths.session_id} is uploaded, but its file record is "
+                  f"not delivered yet{why}; it is sent again at the next start.", file=sys.stderr)
