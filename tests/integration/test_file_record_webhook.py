@@ -104,6 +104,6 @@ def test_a_waiting_record_does_not_hold_the_next_upload(
     record = state(data_dir, first).file_record
     assert record is not None and record.pending == ["webhook"]
     webhook_receiver.start()
-    out, err = proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert webhook_receiver.accepted == {first: 1, second: 1}
