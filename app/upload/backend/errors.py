@@ -60,8 +60,13 @@ def no_such_upload(answer: Any) -> bool:
     return isinstance(error, dict) and "NoSuchUpload" in (error.get("Code"), error.get("name"))
 
 
+_QUERY = re.compile(r"\?[^\s'\"]*")
+
+
 def network_error(exc: BaseException, what: str) -> UploadError:
-    log.warning("request to %s failed: %s", what, scrub(f"{type(exc).__name__}: {exc}"))
+    # Without the query: a presigned URL's signature has no place in the log either.
+    text = _QUERY.sub("?…", f"{type(exc).__name__}: {exc}")
+    log.warning("request to %s failed: %s", what, scrub(text))
     reason = getattr(exc, "reason", None)
     # NewConnectionError is a ConnectTimeoutError to urllib3: ask for it first.
     if isinstance(exc, urllib3.exceptions.NewConnectionError | urllib3.exceptions.NameResolutionError) \
