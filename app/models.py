@@ -100,6 +100,22 @@ class MultipartState(JsonRecord):
 
 
 @dataclass(frozen=True)
+class FileRecordState(JsonRecord):
+    """The file record of a verified upload, kept until every target accepted it
+    (app/upload/records/; docs/FORMATS.md)."""
+
+    # The exact JSON document sent each time (the webhook's signature covers these bytes).
+    body: str
+    # Targets still to be told: "fileRecord" (the backend's fileRecordPath), "webhook".
+    pending: list[str] = field(default_factory=list)
+    delivered: list[str] = field(default_factory=list)
+    attempts: int = 0
+    next_attempt_at: int | None = None
+    last_error: str | None = None
+    delivered_at: int | None = None
+
+
+@dataclass(frozen=True)
 class UploadState(JsonRecord):
     session_id: str
     status: UploadStatus
@@ -119,6 +135,7 @@ class UploadState(JsonRecord):
     next_attempt_at: int | None = None
     completed_at: int | None = None
     multipart: MultipartState | None = None
+    file_record: FileRecordState | None = None
 
     def __post_init__(self) -> None:
         _check_schema_version(self.schema_version, "upload-state")
@@ -166,6 +183,10 @@ class SessionListItem(JsonRecord):
     # The state records a multipart upload the bucket still holds (a failed session keeps it
     # so that Retry resumes it; Cancel aborts it).
     multipart_upload_open: bool = False
+    # The object is done but its file record (fileRecordPath / webhookUrl) is not accepted
+    # yet: False. True once every target took it; None when no record is sent.
+    file_record_delivered: bool | None = None
+    file_record_error: str | None = None
 
     def to_json(self) -> dict[str, object]:
         # `damaged` is part of the contract even when false.

@@ -377,6 +377,11 @@ def _read_list_item(paths: SessionPaths) -> SessionListItem:
         title=meta.title if meta else None,
         note=meta.note if meta else None,
         multipart_upload_open=bool(state is not None and state.multipart is not None),
+        file_record_delivered=(None if state is None or state.file_record is None
+                               else not state.file_record.pending),
+        file_record_error=(state.file_record.last_error
+                           if state is not None and state.file_record is not None
+                           and state.file_record.pending else None),
         damaged=bool(problems),
         damaged_reason="; ".join(problems) if problems else None,
     )

@@ -25,7 +25,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 # S3 server, bucket, config and fault-proxy fixtures (tests/s3support/fixtures.py).
-pytest_plugins = ["tests.s3support.fixtures"]
+pytest_plugins = ["tests.s3support.fixtures", "tests.s3support.backend_fixtures"]
 
 
 PYNPUT_THREADS = "sessionrec-pynput"  # app.pynput_quiet.THREAD_PREFIX (not imported: keeps Qt out)

@@ -21,6 +21,7 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     from app.logs import setup_logging
     from app.upload.queue.restore import plan_restore, read_stored_sessions
     from app.upload.queue.thread_host import ThreadQueueHost
+    from app.upload.records.outbox import settle_records
     from app.upload.session.state_store import UploadStateStore
 
     setup_logging(ctx.data_dir)
@@ -40,6 +41,7 @@ def run(args: argparse.Namespace, ctx: CommandContext) -> int:
     runner = QueueRunner(host, None, qs.ProgressPrinter(sys.stdout))
     host.start(restore=True)
     runner.run()
+    settle_records(ctx.data_dir)
     if runner.interrupted:
         return fail("Interrupted; the queue continues at the next start.", EXIT_FAILED)
     if runner.failures:

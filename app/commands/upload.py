@@ -146,6 +146,7 @@ def _run_owned(data_dir: Path, lock: QueueLock, todo: list[str], out: ProgressPr
     `checked`: the settings each session already passed the enqueue checks with."""
     from app.commands.queue_runner import QueueRunner
     from app.upload.queue.thread_host import ThreadQueueHost
+    from app.upload.records.outbox import settle_records
 
     host = ThreadQueueHost(data_dir, lock)
     runner = QueueRunner(host, todo, out)
@@ -156,6 +157,7 @@ def _run_owned(data_dir: Path, lock: QueueLock, todo: list[str], out: ProgressPr
             return fail(refusal, EXIT_USAGE), {}, {}
     host.start(restore=restore)
     runner.run()
+    settle_records(data_dir)
     if runner.interrupted:
         return fail("Interrupted; the upload continues at the next start.", EXIT_FAILED), {}, {}
     return None, runner.final, runner.failures

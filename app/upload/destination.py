@@ -76,16 +76,17 @@ def describe(config: UploadConfig) -> str:
 def destination_for(data_dir: Path, config: UploadConfig) -> Destination:
     """The destination `config.destination` names ("s3" when absent); UploadError (config)
     with a sentence for one this build cannot upload to."""
+    from app.upload.records.recording import with_file_record
     from app.upload.session.errors import ErrorKind, UploadError
 
     kind = config.destination_kind
     if kind == "s3":
         from app.upload.s3.destination import S3Destination
 
-        return S3Destination(data_dir, config)
+        return with_file_record(data_dir, config, S3Destination(data_dir, config))
     if kind == "backend":
-        raise UploadError(ErrorKind.CONFIG,
-                          "Uploading through a backend is not available in this version yet; "
-                          "set destination to s3.", "destination")
+        from app.upload.backend.destination import BackendDestination
+
+        return with_file_record(data_dir, config, BackendDestination(data_dir, config))
     raise UploadError(ErrorKind.CONFIG,
                       f"The destination must be s3 or backend, not '{str(kind)[:40]}'.", "destination")

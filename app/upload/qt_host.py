@@ -40,6 +40,10 @@ class QueueHost(QObject):
         if self.server.listen():
             self.lock.set_socket(self.server.name)  # clients read the full path from here
         self.queue.start(restore=restore)
+        # File records still waiting on disk go out from the queue owner only (records/outbox.py).
+        from app.upload.records.outbox import outbox_for
+
+        outbox_for(self.data_dir).resume()
 
     def close(self, timeout: float = 2.0) -> bool:
         self.server.close()

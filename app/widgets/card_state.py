@@ -233,6 +233,10 @@ def status_line(item: SessionListItem, now_ms: int | None = None) -> StatusLine:
         text = f"Uploaded to {item.s3_key}" if item.s3_key else "Uploaded and verified"
         if not item.has_local_files:
             text += " · local files removed"
+        if item.file_record_delivered is False:
+            # The object is verified; the record for the backend or webhook is still retried.
+            why = f" ({item.file_record_error.rstrip('.')})" if item.file_record_error else ""
+            return StatusLine(f"{text} · file record not delivered yet{why}", "normal")
         return StatusLine(text, "muted")
     if status == "pending" and item.last_upload_error:
         # Waiting out a backoff: what went wrong last time, and when the next try is.

@@ -1,4 +1,7 @@
-"""UploadConfigPanel: the S3 settings form with per-field messages, Test Connection and Save.
+"""UploadConfigPanel: the upload settings form with per-field messages, Test Connection and Save.
+
+The destination comes first: an S3 bucket (keys on this computer) or a backend that signs each
+upload (backend_fields.py); only the rows that apply to the choice are shown.
 
 Every field is checked as it is typed with `validate_config` (the same sentences
 the CLI prints), shown under the field. Loading, saving (the keyring can block
@@ -31,6 +34,7 @@ from PySide6.QtWidgets import (
 from app.gui_executor import GuiExecutor
 from app.upload.config import MIB, UploadConfig, object_key, validate_config
 from app.upload.s3.object_options import STORAGE_CLASSES, format_tags, parse_tags
+from app.widgets.backend_fields import BackendFields
 from app.widgets.session_card import error_colour
 
 log = logging.getLogger(__name__)
@@ -48,16 +52,19 @@ class LoadedSettings:
     storage: str  # "keyring" | "file" | "none"
     warning: str | None
     has_token: bool = False
+    has_backend_token: bool = False
+    has_webhook_secret: bool = False
 
 
 def load_settings(data_dir: Path) -> LoadedSettings:
     from app.upload.config import load_config
-    from app.upload.s3.credentials import load_secrets, storage_warning
+    from app.upload.secrets import load_secrets, storage_warning
 
     loaded = load_config(data_dir)
     secrets = load_secrets(data_dir)
     return LoadedSettings(loaded.value, loaded.problem, bool(secrets.secret_access_key),
-                          secrets.storage, storage_warning(data_dir), bool(secrets.session_token))
+                          secrets.storage, storage_warning(data_dir), bool(secrets.session_token),
+                          bool(secrets.backend_token), bool(secrets.webhook_secret))
 
 
 def secret_changes(secret: str | None, token: str | None, clear_secrets: bool,
@@ -78,12 +85,15 @@ def secret_changes(secret: str | None, token: str | None, clear_secrets: bool,
 
 
 def save_settings(data_dir: Path, config: UploadConfig, secret: str | None, token: str | None,
-                  clear_secrets: bool, forget_token: bool = False) -> LoadedSettings:
+                  clear_secrets: bool, forget_token: bool = False,
+                  other_secrets: dict[str, str] | None = None) -> LoadedSettings:
+    """`other_secrets`: typed backendToken / webhookSecret (camelCase), saved as they are."""
     from app.upload.config import save_config
-    from app.upload.s3.credentials import save_secrets
+    from app.upload.secrets import save_secrets
 
     save_config(data_dir, config)
-    changes = secret_changes(secret, token, clear_secrets, forget_token)
+    changes: dict[str, str | None] = {
+        **secret_changes(secret, token, clear_secrets, forget_token), **(other_secrets or {})}
     if changes:
         save_secrets(data_dir, **changes)
     return load_settings(data_dir)
@@ -97,6 +107,11 @@ def check_connection(data_dir: Path, config: UploadConfig, secret: str | None,
     from app.upload.s3.connection import test_connection
     from app.upload.s3.credentials import StoredSecrets, load_secrets
 
+    if config.destination_kind == "backend":
+        from app.upload.destination import destination_for
+
+        return destination_for(data_dir, config).test_connection(
+            {"backendToken": token} if token else None)
     typed = None
     if secret or token or forget_token:
         saved = load_secrets(data_dir)
@@ -150,7 +165,7 @@ class UploadConfigPanel(QGroupBox):
 
     def __init__(self, data_dir: Path, parent: QWidget | None = None,
                  executor: GuiExecutor | None = None) -> None:
-        super().__init__("S3 upload settings", parent)
+        super().__init__("Upload settings", parent)
         self.data_dir = data_dir
         # Loading and saving may wait on the keyring (D-Bus), Test Connection on the network.
         self.executor = executor or GuiExecutor(parent=self)
@@ -225,6 +240,7 @@ class UploadConfigPanel(QGroupBox):
         self._auto_touched = False
         self.auto_upload.toggled.connect(self._auto_upload_toggled)
 
+        self.backend = BackendFields(self)
         self.rows: dict[str, FieldErrorLabel] = {}
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
@@ -239,6 +255,14 @@ class UploadConfigPanel(QGroupBox):
             form.addRow(label_widget, editor)
             form.addRow("", error)
 
+        backend = self.backend
+        add("destination", "Desti&nation:", backend.destination)
+        add("backendUrl", "Backend &URL:", backend.url)
+        add("backendProtocol", "Backend protocol:", backend.protocol)
+        add("backendToken", "Backend token:", backend.token)
+        add("authCheckPath", "Auth check path:", backend.auth_check)
+        add("presignPath", "Presign path:", backend.presign)
+        add("fileRecordPath", "File record path:", backend.file_record)
         add("bucket", "&Bucket:", self.bucket)
         add("region", "Re&gion:", self.region)
         add("keyPrefix", "&Key prefix:", self.key_prefix)
@@ -261,6 +285,8 @@ class UploadConfigPanel(QGroupBox):
         add("sseKmsKeyId", "K&MS key:", self.kms_key)
         add("objectTags", "Object ta&gs:", self.object_tags)
         form.addRow("", self.acl)
+        add("webhookUrl", "Webhook URL:", backend.webhook_url)
+        add("webhookSecret", "Webhook secret:", backend.webhook_secret)
         form.addRow("", self.auto_upload)
         form.addRow("", self.delete_after)
         form.addRow("", self.checksum_when_required)
@@ -294,8 +320,11 @@ class UploadConfigPanel(QGroupBox):
         layout.addWidget(self.result_label)
 
         for edit in (self.bucket, self.region, self.key_prefix, self.endpoint, self.access_key,
-                     self.secret, self.token, self.profile, self.kms_key, self.object_tags):
+                     self.secret, self.token, self.profile, self.kms_key, self.object_tags,
+                     *backend.text_edits()):
             edit.textChanged.connect(self.revalidate)
+        backend.destination.currentIndexChanged.connect(self._mode_changed)
+        backend.protocol.currentIndexChanged.connect(self._mode_changed)
         self.storage_class.currentIndexChanged.connect(self.revalidate)
         self.encryption.currentIndexChanged.connect(self._encryption_changed)
         self.acl.toggled.connect(self.revalidate)
@@ -329,7 +358,7 @@ class UploadConfigPanel(QGroupBox):
             self._set_result(f"upload-config.json could not be read ({settings.problem}); fix the "
                              "fields and save to replace it.", ok=False)
         self._show_storage()
-        self.demo_button.setVisible(True)
+        self.demo_button.setVisible(self.backend.kind == "s3")
         self.demo_label.setText("" if settings.config else
                                 "S3 is not configured yet. Fill in your bucket, or try everything "
                                 "first with a local test bucket.")
@@ -360,6 +389,7 @@ class UploadConfigPanel(QGroupBox):
         self.kms_key.setText(config.sse_kms_key_id or "")
         self.object_tags.setText(format_tags(config.object_tags))
         self.acl.setChecked(config.acl is not None)
+        self.backend.show(config)
         self._auto_touched = False
         self.secret.clear()
         self.token.clear()
@@ -390,20 +420,28 @@ class UploadConfigPanel(QGroupBox):
         self.token.setPlaceholderText(
             "•••••••• (saved; leave empty to keep it)" if settings.has_token
             else "only for temporary credentials")
+        self.backend.show_saved(settings.has_backend_token, settings.has_webhook_secret)
         self._mode_changed()
 
     def _mode_changed(self) -> None:
+        s3 = self.backend.kind == "s3"
         mode = self.credential_mode.currentIndex()
+        for field, row in self.rows.items():
+            self.form.setRowVisible(row.editor, self.backend.applies(field))
         for field in ("accessKeyId", "secretAccessKey", "sessionToken"):
-            self.form.setRowVisible(self.rows[field].editor, mode == 0)
-        self.form.setRowVisible(self.storage_label, mode == 0)
+            self.form.setRowVisible(self.rows[field].editor, s3 and mode == 0)
+        self.form.setRowVisible(self.storage_label, s3 and mode == 0)
         has_token = bool(self.loaded and self.loaded.has_token)
-        self.form.setRowVisible(self.forget_token, mode == 0 and has_token)
-        self.form.setRowVisible(self.rows["profile"].editor, mode == 1)
+        self.form.setRowVisible(self.forget_token, s3 and mode == 0 and has_token)
+        self.form.setRowVisible(self.rows["profile"].editor, s3 and mode == 1)
+        for s3_only in (self.acl, self.checksum_when_required):
+            self.form.setRowVisible(s3_only, s3)
+        self.demo_button.setVisible(s3)
         self._encryption_changed()
 
     def _encryption_changed(self) -> None:
-        self.form.setRowVisible(self.kms_key, self.encryption.currentData() == "aws:kms")
+        self.form.setRowVisible(self.kms_key, self.backend.kind == "s3"
+                                and self.encryption.currentData() == "aws:kms")
         self.revalidate()
 
     # --- the config on screen ----------------------------------------------------------------
@@ -434,6 +472,7 @@ class UploadConfigPanel(QGroupBox):
                             if self.encryption.currentData() == "aws:kms" else None),
             object_tags=self._typed_tags(),
             acl="bucket-owner-full-control" if self.acl.isChecked() else None,
+            **self.backend.values(),
         )
 
     def _typed_tags(self) -> dict[str, str] | None:
@@ -488,7 +527,10 @@ class UploadConfigPanel(QGroupBox):
             parse_tags(self.object_tags.text())
         except ValueError as exc:
             problems["objectTags"] = str(exc)
-        if self.credential_mode.currentIndex() == 0:
+        problems.update(self.backend.problems(config))
+        if self.backend.kind == "backend":
+            pass  # no AWS credentials on this computer
+        elif self.credential_mode.currentIndex() == 0:
             if not config.access_key_id and "accessKeyId" not in problems:
                 problems["accessKeyId"] = "Enter the access key id, or choose a profile."
             if not self._has_secret():
@@ -527,6 +569,8 @@ class UploadConfigPanel(QGroupBox):
             return
         config = self.current_config()
         secret, token = self.secret.text() or None, self.token.text() or None
+        if config.destination_kind == "backend":
+            secret, token = None, self.backend.typed_secrets().get("backendToken")
         forget_token = self.forget_token.isChecked()
         self._set_busy(True)
         self._set_result("Testing the connection…", ok=True)
@@ -537,8 +581,13 @@ class UploadConfigPanel(QGroupBox):
             if problem:
                 self._set_result(problem, ok=False)
             else:
-                self._set_result(f"Connected: bucket {config.bucket} is reachable and writable "
-                                 "with these settings." + self._turn_on_auto_upload(config), ok=True)
+                from app.upload.destination import describe
+
+                what = (f"bucket {config.bucket} is reachable and writable"
+                        if config.destination_kind == "s3"
+                        else f"{describe(config)} is reachable and accepts the token")
+                self._set_result(f"Connected: {what} with these settings."
+                                 + self._turn_on_auto_upload(config), ok=True)
 
         def failed(exc: BaseException) -> None:
             done("The connection could not be tested; see the log for details.")
@@ -552,6 +601,8 @@ class UploadConfigPanel(QGroupBox):
         config = self.current_config()
         mode = self.credential_mode.currentIndex()
         secret, token = self.secret.text() or None, self.token.text() or None
+        others = self.backend.typed_secrets()
+        s3 = config.destination_kind == "s3"
         forget_token = self.forget_token.isChecked()
         self._set_busy(True)
 
@@ -562,6 +613,7 @@ class UploadConfigPanel(QGroupBox):
             self.secret.clear()
             self.token.clear()
             self.forget_token.setChecked(False)
+            self.backend.clear_secrets()
             self._show_storage()
             self.demo_label.setText("")
             where = {"keyring": "the system keyring", "file": "credentials.json"}.get(settings.storage)
@@ -574,8 +626,11 @@ class UploadConfigPanel(QGroupBox):
             self._set_busy(False)
             self._set_result(f"The settings could not be saved: {exc}", ok=False)
 
-        self.executor.submit(lambda: save_settings(self.data_dir, config, secret, token,
-                                                   clear_secrets=mode != 0, forget_token=forget_token),
+        self.executor.submit(lambda: save_settings(self.data_dir, config, secret if s3 else None,
+                                                   token if s3 else None,
+                                                   clear_secrets=s3 and mode != 0,
+                                                   forget_token=s3 and forget_token,
+                                                   other_secrets=others),
                              done, failed, "save-config")
 
     def demo_available(self) -> bool:

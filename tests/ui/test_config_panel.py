@@ -219,3 +219,52 @@ def test_object_options_are_checked_and_saved(qtbot: QtBot, data_dir: Path) -> N
     again = open_panel(qtbot, data_dir)
     assert again.object_tags.text() == "team=qa,case=checkout 4711" and again.acl.isChecked()
     assert again.encryption.currentData() == "aws:kms" and again.kms_key.text() == "alias/team-sessions"
+
+
+def _row_shown(panel: UploadConfigPanel, field: str) -> bool:
+    return panel.form.isRowVisible(panel.rows[field].editor)
+
+
+def test_destination_choice_shows_only_the_fields_that_apply(qtbot: QtBot, data_dir: Path) -> None:
+    panel = open_panel(qtbot, data_dir)
+    assert _row_shown(panel, "bucket") and not _row_shown(panel, "backendUrl")
+    assert _row_shown(panel, "webhookUrl")  # any destination
+    panel.backend.destination.setCurrentIndex(panel.backend.destination.findData("backend"))
+    for field in ("bucket", "region", "accessKeyId", "secretAccessKey", "endpointUrl"):
+        assert not _row_shown(panel, field), field
+    for field in ("backendUrl", "backendProtocol", "backendToken", "presignPath", "webhookUrl"):
+        assert _row_shown(panel, field), field
+    panel.backend.protocol.setCurrentIndex(panel.backend.protocol.findData("companion"))
+    assert not _row_shown(panel, "presignPath") and not _row_shown(panel, "authCheckPath")
+    assert not panel.demo_button.isVisible()
+
+
+def test_backend_settings_test_connection_and_save(qtbot: QtBot, data_dir: Path,
+                                                   simple_backend: Any) -> None:
+    from app.upload.secrets import load_secrets
+    from tests.s3support.backend_fixtures import BACKEND_TOKEN
+
+    panel = open_panel(qtbot, data_dir)
+    panel.backend.destination.setCurrentIndex(panel.backend.destination.findData("backend"))
+    qtbot.keyClicks(panel.backend.url, simple_backend.url)
+    assert "token" in panel.rows["backendToken"].text()  # the simple contract needs one
+    assert not panel.test_button.isEnabled()
+    qtbot.keyClicks(panel.backend.token, "a-token-the-backend-refuses")
+    panel.test_button.click()
+    qtbot.waitUntil(lambda: not panel.busy and "Testing" not in panel.result_label.text(),
+                    timeout=10_000)
+    assert "refused the token" in panel.result_label.text()
+    panel.backend.token.clear()
+    qtbot.keyClicks(panel.backend.token, BACKEND_TOKEN)
+    panel.test_button.click()
+    qtbot.waitUntil(lambda: not panel.busy and "Testing" not in panel.result_label.text(),
+                    timeout=10_000)
+    assert "reachable and accepts the token" in panel.result_label.text()
+    with qtbot.waitSignal(panel.saved, timeout=10_000):
+        panel.save_button.click()
+    saved = load_config(data_dir).value
+    assert saved is not None and saved.destination == "backend"
+    assert saved.backend_url == simple_backend.url and not saved.bucket
+    assert load_secrets(data_dir).backend_token == BACKEND_TOKEN
+    assert BACKEND_TOKEN not in (data_dir / "upload-config.json").read_text()
+    assert panel.backend.token.text() == "" and "saved" in panel.backend.token.placeholderText()

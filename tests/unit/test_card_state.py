@@ -194,3 +194,13 @@ def test_copy_link_only_for_an_uploaded_session_with_a_key() -> None:
     unconfigured = card_buttons(item("done", s3_key="a/b.zip"), config_valid=False)
     assert not unconfigured.copy_link and "copy_link" in unconfigured.visible_actions()
     assert "Configure S3 in Settings first" in (unconfigured.blocked_reason("copy_link") or "")
+
+
+def test_done_card_says_when_its_file_record_is_not_delivered() -> None:
+    waiting = status_line(item("done", s3_key="k.zip", file_record_delivered=False,
+                               file_record_error="The webhook at h:1 cannot be reached."))
+    assert waiting.text == ("Uploaded to k.zip · file record not delivered yet "
+                            "(The webhook at h:1 cannot be reached)")
+    assert waiting.tone == "normal"
+    delivered = status_line(item("done", s3_key="k.zip", file_record_delivered=True))
+    assert delivered.text == "Uploaded to k.zip" and delivered.tone == "muted"

@@ -85,16 +85,19 @@ def test_an_s3_file_is_written_as_before(data_dir: Path) -> None:
 
 
 def test_destination_for_picks_by_the_setting(data_dir: Path) -> None:
+    from app.upload.backend.destination import BackendDestination
     from app.upload.destination import describe, destination_for
+    from app.upload.records.recording import RecordingDestination
     from app.upload.s3.destination import S3Destination
-    from app.upload.session.errors import ErrorKind, UploadError
 
     s3 = destination_for(data_dir, UploadConfig(bucket="my-bucket", region="eu-west-1"))
     assert isinstance(s3, S3Destination) and s3.describe() == "the bucket 'my-bucket'"
     assert describe(BACKEND) == "the backend at uploads.example.com"
-    with pytest.raises(UploadError) as caught:
-        destination_for(data_dir, BACKEND)
-    assert caught.value.kind == ErrorKind.CONFIG and "not available" in caught.value.sentence
+    backend = destination_for(data_dir, BACKEND)
+    # The simple contract records every upload (fileRecordPath), so the backend is wrapped.
+    assert isinstance(backend, RecordingDestination)
+    assert isinstance(backend.inner, BackendDestination)
+    assert backend.describe() == "the backend at uploads.example.com"
 
 
 def test_config_set_backend_and_its_token_from_stdin(

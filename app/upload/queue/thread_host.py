@@ -134,6 +134,10 @@ class ThreadQueueHost:
         if self.server.listen():
             self.lock.set_socket(self.server.name)
         self.queue.start(restore=restore)
+        # File records still waiting on disk go out from the queue owner only (records/outbox.py).
+        from app.upload.records.outbox import outbox_for
+
+        outbox_for(self.data_dir).resume()
 
     def close(self, timeout: float = SHUTDOWN_TIMEOUT_S) -> bool:
         self.server.close()

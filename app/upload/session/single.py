@@ -41,6 +41,8 @@ class SingleUpload(UploadRun):
                                  self.limiter) as body:
                     answer = self.transport.put_object(key, body, zip_file.size, metadata,
                                                        digest.checksum, digest.md5_hex or "")
+            if answer.key and answer.key != key:
+                self.key = answer.key  # the server chose the key (Uppy Companion)
             result["checksum"] = digest.checksum or ""
             result["md5"] = digest.md5_hex or ""
             result["proof"] = answer_proves(answer, None, None, digest.md5_hex, None) or ""
@@ -50,7 +52,7 @@ class SingleUpload(UploadRun):
         self.run_jobs([job])
         if zip_file.changed():
             # Written to while it was sent: the object may not be the verified bytes.
-            self.transport.delete(key)
+            self.transport.delete(self.key)
             raise UploadError(ErrorKind.INTEGRITY,
                               "The zip changed while it was being uploaded; it will be uploaded again.",
                               "zip changed")

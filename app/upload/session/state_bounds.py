@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 
-from app.models import MultipartState, UploadState
+from app.models import FileRecordState, MultipartState, UploadState
 from app.upload.queue.backoff import max_delay
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,38 @@ def bounded_state(state: UploadState, now_ms: int | None = None) -> UploadState:
     if state.multipart is not None and not _multipart_ok(state.multipart):
         changes["multipart"] = None
         _log(state.session_id, "multipart", "out-of-bounds numbers", "none (a fresh upload)")
+    if state.file_record is not None:
+        record = _bounded_record(state.file_record, now_ms)
+        if record is not state.file_record:
+            changes["file_record"] = record
+            _log(state.session_id, "fileRecord", "out-of-bounds fields", "bounded")
     return dataclasses.replace(state, **changes) if changes else state  # type: ignore[arg-type]
+
+
+RECORD_TARGETS = ("fileRecord", "webhook")
+MAX_RECORD_BODY = 16 * 1024
+
+
+def _bounded_record(record: FileRecordState, now_ms: int) -> FileRecordState | None:
+    """A file record inside its bounds; None (no record to send) when its document is too
+    big to be ours. Unknown targets are dropped; numbers are clamped."""
+    if len(record.body) > MAX_RECORD_BODY:
+        return None
+    pending = [t for t in record.pending if t in RECORD_TARGETS][:len(RECORD_TARGETS)]
+    delivered = [t for t in record.delivered if t in RECORD_TARGETS][:len(RECORD_TARGETS)]
+    attempts = min(max(record.attempts, 0), MAX_RETRY_COUNT)
+    ahead = min(now_ms + MAX_AHEAD_MS, MAX_EPOCH_MS)
+    next_at = record.next_attempt_at
+    if next_at is not None:
+        next_at = min(max(next_at, 0), ahead)
+    delivered_at = record.delivered_at
+    if delivered_at is not None:
+        delivered_at = min(max(delivered_at, 0), MAX_EPOCH_MS)
+    last_error = record.last_error[:500] if record.last_error else record.last_error
+    bounded = dataclasses.replace(record, pending=pending, delivered=delivered, attempts=attempts,
+                                  next_attempt_at=next_at, delivered_at=delivered_at,
+                                  last_error=last_error)
+    return record if bounded == record else bounded
 
 
 def _multipart_ok(multipart: MultipartState) -> bool:

@@ -27,17 +27,23 @@ class StateDamaged(Exception):
     """upload-state.json exists but cannot be read; it is never overwritten blindly."""
 
 
+# One lock per session for the whole process, shared by every store of a data folder: the
+# queue and the file-record sender (app/upload/records/) update the same file from their
+# own threads through their own stores.
+_LOCKS: dict[tuple[str, str], threading.RLock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
 class UploadStateStore:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self._locks: dict[str, threading.RLock] = {}
-        self._locks_guard = threading.Lock()
+        self._folder = str(data_dir.absolute())
         # The last state this store wrote per session, so a status report needs no re-read.
         self._last_saved: dict[str, UploadState] = {}
 
     def lock(self, session_id: str) -> threading.RLock:
-        with self._locks_guard:
-            return self._locks.setdefault(session_id, threading.RLock())
+        with _LOCKS_GUARD:
+            return _LOCKS.setdefault((self._folder, session_id), threading.RLock())
 
     def load(self, session_id: str) -> Loaded[UploadState]:
         try:

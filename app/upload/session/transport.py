@@ -65,7 +65,9 @@ class StoredObject:
       maybe with S3's "-N" suffix for a composite;
     - `metadata`: the object's user metadata (`session-id`, `zip-sha256`, ... object_meta.py);
     - `not_applied`: settings the store did not apply to the object (S3's storage class or
-      encryption), each a short phrase; the upload then fails as a settings problem.
+      encryption), each a short phrase; the upload then fails as a settings problem;
+    - `key`: where a single PUT stored the object, when the server chose another key than
+      the one asked for (Uppy Companion prefixes its own).
     """
 
     etag: str | None = None
@@ -73,6 +75,7 @@ class StoredObject:
     size: int | None = None
     metadata: Mapping[str, str] | None = None
     not_applied: tuple[str, ...] = field(default=())
+    key: str | None = None
 
 
 class MultipartTransport(Protocol):

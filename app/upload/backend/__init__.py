@@ -1,0 +1,1 @@
+"""The backend destination: no AWS key on this computer; a backend signs every request."""

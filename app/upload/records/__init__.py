@@ -1,0 +1,1 @@
+"""The file record: one JSON document per verified upload, delivered until accepted."""

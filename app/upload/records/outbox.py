@@ -1,0 +1,215 @@
+"""The file-record sender: delivers pending records on its own thread, never in the upload slot.
+
+Why a thread of its own rather than a step of the upload: a record is small but its target
+may be down for hours; inside the serial upload slot it would hold every later session back
+(or, given up on, turn a verified upload into a failure). Here the queue moves on as soon as
+the object is verified; the record waits in upload-state.json (`fileRecord`, written before
+the queue hears "done") and this sender retries it with the queue's backoff (backoffBaseSec,
+backoffCapSec) until every target accepted it.
+
+- `mark_pending` (called by records.recording after a verified upload) stores the document
+  and wakes the sender;
+- `resume` (the queue owner's start) picks up every record still pending on disk, so a
+  record survives a crash or a restart; only the process that owns the queue sends, so two
+  processes never race for one record (and the Idempotency-Key makes a repeat harmless);
+- `settle` (the `--wait` commands, before they exit) waits until nothing is due: each record
+  is delivered, or it used up this run's maxRetries attempts; it stays pending on disk
+  and the next run tries again. A record never fails for good.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+from pathlib import Path
+
+from app.models import FileRecordState
+from app.sessions import iter_session_paths
+from app.upload.config import UploadConfig, load_config
+from app.upload.queue.backoff import backoff_delay
+from app.upload.records.deliver import deliver
+from app.upload.session.errors import ErrorKind, UploadError
+from app.upload.session.state_store import StateDamaged, UploadStateStore, now_ms
+
+log = logging.getLogger(__name__)
+
+_outboxes: dict[str, RecordOutbox] = {}
+_outboxes_guard = threading.Lock()
+
+
+def outbox_for(data_dir: Path) -> RecordOutbox:
+    """The one sender of this data folder in this process."""
+    key = str(data_dir.absolute())
+    with _outboxes_guard:
+        box = _outboxes.get(key)
+        if box is None:
+            box = _outboxes[key] = RecordOutbox(data_dir)
+        return box
+
+
+class RecordOutbox:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.store = UploadStateStore(data_dir)
+        self._wake = threading.Condition()
+        self._pending: set[str] = set()
+        # Attempts made by this process per session: at maxRetries a record rests until the
+        # next start (still pending on disk).
+        self._tries: dict[str, int] = {}
+        self._busy = False
+        self._thread: threading.Thread | None = None
+
+    # ---- what others call -----------------------------------------------------------------
+
+    def mark_pending(self, session_id: str, body: str, targets: list[str]) -> None:
+        record = FileRecordState(body=body, pending=list(targets))
+        self.store.update(session_id, file_record=record)
+        self._tries.pop(session_id, None)
+        self.poke(session_id)
+
+    def resume(self) -> None:
+        """Queue every record still pending on disk (the queue owner's start)."""
+        found = []
+        for paths in iter_session_paths(self.data_dir):
+            try:
+                state = self.store.get(paths.session_id)
+            except StateDamaged:
+                continue
+            if state is not None and state.file_record is not None and state.file_record.pending:
+                found.append(paths.session_id)
+        for session_id in found:
+            self.poke(session_id)
+
+    def poke(self, session_id: str) -> None:
+        with self._wake:
+            self._pending.add(session_id)
+            self._wake.notify_all()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="file-records",
+                                                daemon=True)
+                self._thread.start()
+
+    def settle(self, timeout: float | None = None) -> bool:
+        """Wait until no record is due in this run; True unless `timeout` ran out first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._wake:
+            while self._busy or self._due_soon():
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._wake.wait(0.1 if left is None else min(left, 0.1))
+        return True
+
+    # ---- the sender thread ----------------------------------------------------------------
+
+    def _due_soon(self) -> bool:
+        return bool(self._pending)
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                if not self._pending:
+                    self._busy = False
+                    self._wake.notify_all()
+                    self._thread = None
+                    return
+                self._busy = True
+                sessions = sorted(self._pending)
+            config = _config(self.data_dir)
+            waits = []
+            for session_id in sessions:
+                wait = self._attempt(session_id, config)
+                if wait is not None:
+                    waits.append(wait)
+            with self._wake:
+                self._busy = False
+                self._wake.notify_all()
+                if waits:
+                    self._wake.wait(min(waits))  # or until a new record is poked
+
+    def _attempt(self, session_id: str, config: UploadConfig | None) -> float | None:
+        """Try the record of one session if it is due; seconds until it is due again, or
+        None when it is done with (delivered, gone, or resting until the next run)."""
+        try:
+            state = self.store.get(session_id)
+        except StateDamaged:
+            state = None
+        record = state.file_record if state is not None else None
+        if record is None or not record.pending or config is None:
+            self._drop(session_id)
+            return None
+        now = now_ms()
+        if record.next_attempt_at is not None and record.next_attempt_at > now:
+            return (record.next_attempt_at - now) / 1000
+        delivered, problem = list(record.delivered), None
+        pending = list(record.pending)
+        for target in list(pending):
+            try:
+                deliver(self.data_dir, config, target, session_id, record.body)
+            except UploadError as error:
+                problem = error
+                continue
+            except Exception:  # an unexpected failure must not end the sender
+                log.exception("session %s: sending its file record failed", session_id)
+                problem = UploadError(ErrorKind.UNKNOWN, "Sending the file record failed for an "
+                                                         "unexpected reason; see the log.")
+                continue
+            pending.remove(target)
+            delivered.append(target)
+            log.info("session %s: file record delivered to %s", session_id, target)
+        attempts = record.attempts + (1 if problem else 0)
+        if problem is None:
+            self.store.update(session_id, file_record=dataclasses.replace(
+                record, pending=[], delivered=delivered, attempts=record.attempts,
+                next_attempt_at=None, last_error=None, delivered_at=now_ms()))
+            self._drop(session_id)
+            return None
+        delay = backoff_delay(attempts - 1, config.backoff_base_sec, config.backoff_cap_sec)
+        log.warning("session %s: file record not delivered (%s); next try in %.1f s",
+                    session_id, problem.detail or problem.kind.value, delay)
+        self.store.update(session_id, file_record=dataclasses.replace(
+            record, pending=pending, delivered=delivered, attempts=attempts,
+            next_attempt_at=now_ms() + int(delay * 1000), last_error=problem.sentence))
+        tries = self._tries.get(session_id, 0) + 1
+        self._tries[session_id] = tries
+        if tries > config.max_retries:
+            log.info("session %s: file record rests until the next start", session_id)
+            self._drop(session_id)
+            return None
+        return delay
+
+    def _drop(self, session_id: str) -> None:
+        with self._wake:
+            self._pending.discard(session_id)
+            self._wake.notify_all()
+
+
+def _config(data_dir: Path) -> UploadConfig | None:
+    loaded = load_config(data_dir)
+    return loaded.value
+
+
+# How long a `--wait` command waits for file records before it exits (they stay pending).
+SETTLE_S = 60.0
+
+
+def settle_records(data_dir: Path, timeout: float = SETTLE_S) -> None:
+    """For the `--wait` commands: give pending records up to `timeout` (or this run's
+    maxRetries) to go out, then say on stderr which ones still wait."""
+    import sys
+
+    box = outbox_for(data_dir)
+    box.settle(timeout)
+    store = UploadStateStore(data_dir)
+    for paths in iter_session_paths(data_dir):
+        try:
+            state = store.get(paths.session_id)
+        except StateDamaged:
+            continue
+        record = state.file_record if state is not None else None
+        if record is not None and record.pending and state is not None and state.status == "done":
+            why = f" ({record.last_error.rstrip('.')})" if record.last_error else ""
+            print(f"sessionrec: session {paths.session_id} is uploaded, but its file record is "
+                  f"not delivered yet{why}; it is sent again at the next start.", file=sys.stderr)
