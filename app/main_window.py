@@ -67,7 +67,7 @@ from app.upload.queue.session_actions import SessionActions, SessionOp
 from app.upload.queue.status_report import StatusReport
 from app.upload.session.errors import SESSION_REMOVED_SENTENCE
 from app.upload.session.progress import Progress
-from app.widgets.card_state import ACTIONS, bulk_targets, card_buttons
+from app.widgets.card_state import ACTIONS, bulk_targets, card_buttons, search_text
 from app.widgets.hotkey import DEFAULT_HOTKEY, GlobalHotkey
 from app.widgets.icons import icon
 from app.widgets.record_bar import RecordBar
@@ -294,11 +294,12 @@ class MainWindow(QMainWindow):
     # --- sessions ---------------------------------------------------------------------------
     def reload_sessions(self) -> None:
         """Read every session off the GUI thread, then merge into the model."""
-        self.executor.submit(lambda: list_sessions(self.data_dir), self._sessions_loaded,
-                             name="list")
+        self.executor.submit(lambda: _with_search_texts(list_sessions(self.data_dir)),
+                             self._sessions_loaded, name="list")
 
-    def _sessions_loaded(self, items: list[SessionListItem]) -> None:
-        self.model.set_items(items)
+    def _sessions_loaded(self, loaded: tuple[list[SessionListItem], dict[str, str]]) -> None:
+        items, texts = loaded
+        self.model.set_items(items, texts)
         self.sessionsLoaded.emit(len(items))
 
     def refresh_session(self, session_id: str, then: Callable[[SessionListItem], None] | None = None
@@ -899,3 +900,8 @@ class MainWindow(QMainWindow):
         # The queue is the composition root's: it stops it (keeping multipart uploads on the
         # server so they resume at the next start) when `closed` is emitted.
         self.queue = None
+
+
+def _with_search_texts(items: list[SessionListItem]) -> tuple[list[SessionListItem], dict[str, str]]:
+    # Made on the worker with the listing, so the first search types into a warm cache.
+    return items, {item.session_id: search_text(item) for item in items}

@@ -108,7 +108,7 @@ def card_buttons(item: SessionListItem, config_valid: bool) -> CardButtons:
         elif not item.is_exported:
             upload_reason = "The session has not been exported to a zip yet."
         elif not config_valid:
-            upload_reason = "Configure S3 in Settings first."
+            upload_reason = "Configure the upload settings first."
         else:
             upload = True
     retry = status == "failed" and not item.damaged and item.is_exported
@@ -146,6 +146,19 @@ def allows(item: SessionListItem, action: CardAction, config_valid: bool) -> boo
 def bulk_targets(items: list[SessionListItem], action: CardAction, config_valid: bool) -> list[str]:
     """The ids among `items` whose card allows `action` (what a bulk action acts on)."""
     return [i.session_id for i in items if allows(i, action, config_valid)]
+
+
+def bulk_counts(items: list[SessionListItem], actions: tuple[CardAction, ...],
+                config_valid: bool) -> dict[CardAction, int]:
+    """How many of `items` each action would act on: `len(bulk_targets(...))` for every action,
+    with each card's buttons worked out once (Ctrl+A recounts thousands of cards)."""
+    counts = dict.fromkeys(actions, 0)
+    for item in items:
+        buttons = card_buttons(item, config_valid)
+        for action in actions:
+            if buttons.enabled(action):
+                counts[action] += 1
+    return counts
 
 
 def _words(text: str) -> str:

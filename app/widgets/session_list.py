@@ -61,6 +61,7 @@ from app.widgets.card_state import (
     ACTIONS,
     CARD_ACTIONS,
     CardAction,
+    bulk_counts,
     bulk_targets,
     matches,
     search_terms,
@@ -279,8 +280,9 @@ class SessionCardList(QListView):
         menu = QMenu(self)
         items = self.selected_items()
         config_valid = bool(items) and bool(self.model().index(0, 0).data(Role.CONFIG_VALID))
+        counts = bulk_counts(items, BULK_ACTIONS, config_valid)
         for action in BULK_ACTIONS:
-            count = len(bulk_targets(items, action, config_valid))
+            count = counts[action]
             qaction = QAction(f"{ACTIONS[action].label} {count} of {len(items)}\t"
                               f"{ACTIONS[action].key}", menu)
             qaction.setEnabled(count > 0)
@@ -513,7 +515,7 @@ class SessionListView(QWidget):
             self.selection_bar.setVisible(False)
             return
         config_valid = self.model.config_valid
-        counts = {action: len(bulk_targets(items, action, config_valid)) for action in BULK_ACTIONS}
+        counts = bulk_counts(items, BULK_ACTIONS, config_valid)
         self.selection_bar.show_counts(len(items), counts)
         self.selection_bar.setVisible(True)
 

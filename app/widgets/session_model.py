@@ -153,9 +153,15 @@ class SessionListModel(QAbstractListModel):
     def config_valid(self) -> bool:
         return self._config_valid
 
-    def set_items(self, items: list[SessionListItem]) -> None:
-        """Replace the list; rows whose session set and order are unchanged get per-row signals."""
+    def set_items(self, items: list[SessionListItem],
+                  search_texts: dict[str, str] | None = None) -> None:
+        """Replace the list; rows whose session set and order are unchanged get per-row signals.
+        `search_texts` are the items' `search_text`s when the caller made them already."""
         items = sorted(items, key=_sort_key)
+        for item in items:
+            text = (search_texts or {}).get(item.session_id)
+            if text is not None:
+                self._search[item.session_id] = (item, text)
         if [i.session_id for i in items] == [i.session_id for i in self._items]:
             for row, new in enumerate(items):
                 if new != self._items[row]:

@@ -54,7 +54,7 @@ def test_without_valid_config_nothing_can_be_uploaded(status: UploadStatus) -> N
     buttons = card_buttons(item(status), config_valid=False)
     assert not buttons.upload
     if status == "not_uploaded":
-        assert buttons.upload_blocked_reason == "Configure S3 in Settings first."
+        assert buttons.upload_blocked_reason == "Configure the upload settings first."
         assert "upload" in buttons.visible_actions()  # shown disabled, with the reason
     else:
         assert buttons.upload_blocked_reason is None
@@ -204,3 +204,14 @@ def test_done_card_says_when_its_file_record_is_not_delivered() -> None:
     assert waiting.tone == "normal"
     delivered = status_line(item("done", s3_key="k.zip", file_record_delivered=True))
     assert delivered.text == "Uploaded to k.zip" and delivered.tone == "muted"
+
+
+def test_bulk_counts_are_the_bulk_targets_of_each_action() -> None:
+    from app.widgets.card_state import CardAction, bulk_counts, bulk_targets
+
+    items = [item(status) for status in ("not_uploaded", "pending", "failed", "done", "uploading")]
+    actions: tuple[CardAction, ...] = ("upload", "retry", "cancel", "delete")
+    for config_valid in (True, False):
+        counts = bulk_counts(items, actions, config_valid)
+        assert counts == {a: len(bulk_targets(items, a, config_valid)) for a in actions}
+    assert bulk_counts(items, actions, True)["delete"] == len(items) - 2  # queued cards are kept
