@@ -30,6 +30,7 @@ from app.upload.config import (
 from app.upload.config import (
     DEFAULT_PRESIGN_PATH as PRESIGN_PATH,
 )
+from tests.s3support.loopback_http import serve_in_thread, stop_serving
 from tests.s3support.server import OPEN_ACCESS_KEY, OPEN_SECRET_KEY
 
 MAX_BODY = 1024 * 1024
@@ -96,17 +97,12 @@ class SimpleBackend:
             def do_POST(self) -> None:
                 backend._handle(self, "POST")
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="SimpleBackend",
-                         daemon=True).start()
+        self._server = serve_in_thread(Handler, 0, "SimpleBackend")
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        stop_serving(self._server)
+        self._server = None
 
     def __enter__(self) -> SimpleBackend:
         return self.start()

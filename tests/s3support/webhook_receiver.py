@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.s3support.loopback_http import serve_in_thread, stop_serving
+
 SIGNATURE_HEADER = "X-Sessionrec-Signature"
 MAX_BODY = 1024 * 1024
 
@@ -71,19 +73,14 @@ class WebhookReceiver:
             def do_POST(self) -> None:
                 receiver._handle(self)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
+        self._server = serve_in_thread(Handler, self.port, "WebhookReceiver")
         self.port = int(self._server.server_address[1])
-        threading.Thread(target=self._server.serve_forever, name="WebhookReceiver",
-                         daemon=True).start()
         return self
 
     def stop(self) -> None:
         """Stop listening (a client then gets "connection refused"); `start()` resumes."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        stop_serving(self._server)
+        self._server = None
 
     def __enter__(self) -> WebhookReceiver:
         return self.start()

@@ -183,27 +183,14 @@ def composite_etag(md5_hexes: list[str]) -> str:
     return f"{hashlib.md5(joined, usedforsecurity=False).hexdigest()}-{len(md5_hexes)}"
 
 
-class SliceReader(io.RawIOBase):
-    """A seekable file-like view of bytes [offset, offset+length) of the open file `fd`.
+class SeekableView(io.RawIOBase):
+    """A read-only stream over `length` bytes with its own position (reads are the subclass's:
+    pread at an offset, so many views can share one descriptor)."""
 
-    botocore reads it once to sign (over plain http) and once to send; `sending` is switched
-    on by the client's before-send hook so only the sending pass is paced by the limiter.
-    The descriptor belongs to the caller: closing the reader leaves it open.
-    """
-
-    def __init__(self, fd: int, offset: int, length: int, cancel: threading.Event,
-                 stop: threading.Event, limiter: BandwidthLimiter | None = None) -> None:
+    def __init__(self, length: int) -> None:
         super().__init__()
-        self._fd = fd
-        self._offset = offset
         self._length = length
         self._pos = 0
-        self._cancel = cancel
-        self._stoppers = _Stoppers(cancel, stop)
-        self._limiter = limiter
-        self.sending = False
-        self._small = b""  # buffer for small reads, starting at file position _small_start
-        self._small_start = 0
 
     def __len__(self) -> int:
         return self._length
@@ -221,6 +208,27 @@ class SliceReader(io.RawIOBase):
         base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._length}[whence]
         self._pos = min(max(base + pos, 0), self._length)
         return self._pos
+
+
+class SliceReader(SeekableView):
+    """A seekable file-like view of bytes [offset, offset+length) of the open file `fd`.
+
+    botocore reads it once to sign (over plain http) and once to send; `sending` is switched
+    on by the client's before-send hook so only the sending pass is paced by the limiter.
+    The descriptor belongs to the caller: closing the reader leaves it open.
+    """
+
+    def __init__(self, fd: int, offset: int, length: int, cancel: threading.Event,
+                 stop: threading.Event, limiter: BandwidthLimiter | None = None) -> None:
+        super().__init__(length)
+        self._fd = fd
+        self._offset = offset
+        self._cancel = cancel
+        self._stoppers = _Stoppers(cancel, stop)
+        self._limiter = limiter
+        self.sending = False
+        self._small = b""  # buffer for small reads, starting at file position _small_start
+        self._small_start = 0
 
     def _admit(self, size: int | None) -> int:
         """How many bytes the next read may return, after the cancel checks and the pace."""

@@ -23,7 +23,13 @@ from collections.abc import Callable
 
 from app.sessions import SessionPaths, load_meta
 from app.upload.session.errors import ErrorKind, UploadError
-from app.upload.session.part_reader import ReaderStopped, SharedFd, SliceDigest, digest_slice
+from app.upload.session.part_reader import (
+    ReaderStopped,
+    SeekableView,
+    SharedFd,
+    SliceDigest,
+    digest_slice,
+)
 
 WAIT_SLICE_S = 0.1
 
@@ -51,31 +57,17 @@ def expected_sha256(paths: SessionPaths, size: int) -> str:
     return sha
 
 
-class _FdFile(io.RawIOBase):
+class _FdFile(SeekableView):
     """A read-only, seekable view of an open descriptor for zipfile (pread; fd left open)."""
 
     def __init__(self, fd: int, size: int) -> None:
-        super().__init__()
-        self._fd, self._size, self._pos = fd, size, 0
+        super().__init__(size)
+        self._fd = fd
         # zipfile turns an OSError into "not a zip file"; the real cause is kept here.
         self.error: OSError | None = None
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(base + pos, 0)
-        return self._pos
-
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        want = max(0, min(len(buffer), self._size - self._pos))
+        want = max(0, min(len(buffer), self._length - self._pos))
         if want == 0:
             return 0
         try:
