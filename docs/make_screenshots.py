@@ -3,6 +3,7 @@ from the X server with QScreen.grabWindow):
 
 - docs/screenshot-sessions.png   the sessions view with a card in every state, with thumbnails
 - docs/screenshot-settings.png   the S3 settings with a validation error
+- docs/screenshot-settings-backend.png  the settings for a backend (Uppy Companion): no AWS key
 - docs/screenshot-recording.png  the recording view while recording the second of two monitors
 - docs/screenshot-viewer.png     the session viewer on that recording, at a click (its marker
                                  on the video, its row highlighted in the timeline)
@@ -220,6 +221,7 @@ def run() -> None:
     from app.app_shell.application import Application
     from app.app_shell.recording_controller import RecordingController
     from app.paths import ensure_data_dir
+    from app.upload.session.progress import Progress
     from app.upload.config import UploadConfig, save_config
     from app.upload.s3.credentials import save_secrets
 
@@ -260,7 +262,7 @@ def run() -> None:
     item = window.model.item(ids["uploading"])
     assert item is not None
     total = item.file_size_bytes or 1
-    window.model.set_progress(ids["uploading"], int(total * 0.62), total, 7.4 * 1024 * 1024, 3.0)
+    window.model.set_progress(ids["uploading"], Progress(int(total * 0.62), total, 7.4 * 1024 * 1024, 3.0))
     window.model.upsert(dataclasses.replace(item, bytes_uploaded=int(total * 0.62), total_bytes=total))
     window.session_view.select_session(ids["not_uploaded"])
     pump(app, 1.0)
@@ -279,6 +281,16 @@ def run() -> None:
     panel.part_size.setValue(2)
     pump(app, 1.0)
     grab(window, "screenshot-settings.png")
+    backend = panel.backend
+    backend.destination.setCurrentIndex(backend.destination.findData("backend"))
+    backend.url.setText("https://uploads.example.com")
+    backend.protocol.setCurrentIndex(backend.protocol.findData("companion"))
+    backend.token.setText("typed-but-never-shown")
+    backend.webhook_url.setText("https://hooks.example.com/sessionrec")
+    backend.webhook_secret.setText("typed-but-never-shown")
+    panel.part_size.setValue(10)
+    pump(app, 1.0)
+    grab(window, "screenshot-settings-backend.png")
 
     window.show_view("recording")
     demo = demo_application()
