@@ -97,6 +97,9 @@ class MultipartState(JsonRecord):
     file_ctime_ns: int | None = None
     # The zip's SHA-256 matched session-meta.json for this file (size, mtime, ctime).
     zip_verified: bool = False
+    # The bucket the destination named when it created the upload (Uppy Companion does), so
+    # the file record knows it after a resume in another process.
+    bucket: str | None = None
 
 
 @dataclass(frozen=True)
