@@ -125,6 +125,7 @@ class Application(QObject):
         queue.statusChanged.connect(self.window.on_upload_status)
         queue.progress.connect(self.window.on_upload_progress)
         queue.failed.connect(self.window.on_upload_failed)
+        queue.fileRecordChanged.connect(self.window.on_file_record)
         self.window.attach_queue(queue)
         host.start(restore=True)
 
