@@ -82,3 +82,36 @@ def test_the_card_shows_delivery_of_the_file_record_without_a_disk_read(
     ours = [r for r in reports if r.session_id == session_id]
     assert ours[0].delivered is False and ours[-1].delivered is True
     assert any(r.error and "webhook" in r.error for r in ours[:-1])
+
+
+@pytest.mark.slow
+def test_removing_the_webhook_says_so_on_the_card_and_setting_it_again_sends_the_record(
+        qtbot: QtBot, data_dir: Path, s3_config: Callable[..., Any],
+        webhook_receiver: WebhookReceiver, app_factory: AppFactory) -> None:
+    s3_config(webhook_url=webhook_receiver.url, backoff_base_sec=0.1, backoff_cap_sec=1.0,
+              max_retries=0)
+    save_secrets(data_dir, webhookSecret=WEBHOOK_SECRET)
+    webhook_receiver.stop()
+    session_id = make_session(data_dir, NOW, zip_bytes=64 * 1024)
+    window, shell = app_factory(data_dir)
+    reads = count_disk_reads(window)
+    click_card_button(qtbot, window.session_view, session_id, "upload")
+    qtbot.waitUntil(lambda: status_of(window, session_id) == "done"
+                    and NOT_DELIVERED in card_line(window, session_id), timeout=60_000)
+
+    # Saved without a webhook (what the panel's Save does): the card says so plainly.
+    shell.panel.saved.emit(s3_config(backoff_base_sec=0.1, backoff_cap_sec=1.0, max_retries=0))
+    qtbot.waitUntil(lambda: "No webhook is set" in card_line(window, session_id),
+                    timeout=30_000)
+    assert NOT_DELIVERED not in card_line(window, session_id)
+
+    # Saved with it again, the receiver up: the record goes out now, not at the next start.
+    webhook_receiver.start()
+    shell.panel.saved.emit(s3_config(webhook_url=webhook_receiver.url, backoff_base_sec=0.1,
+                                     backoff_cap_sec=1.0, max_retries=0))
+    qtbot.waitUntil(lambda: (item := window.model.item(session_id)) is not None
+                    and item.file_record_delivered is True, timeout=30_000)
+    assert card_line(window, session_id).startswith("Uploaded to ")
+    assert "No webhook" not in card_line(window, session_id)
+    assert webhook_receiver.accepted == {session_id: 1}
+    assert reads == []

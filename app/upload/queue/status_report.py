@@ -71,12 +71,15 @@ class RecordReport:
     session_id: str
     delivered: bool
     error: str | None = None
+    waiting_for_setting: bool = False
 
     @classmethod
     def from_record(cls, session_id: str, record: FileRecordState) -> RecordReport:
         delivered = not record.pending
-        return cls(session_id, delivered, None if delivered else record.last_error)
+        return cls(session_id, delivered, None if delivered else record.last_error,
+                   not delivered and record.waiting_for_setting)
 
     def applied_to(self, item: SessionListItem) -> SessionListItem:
         return dataclasses.replace(item, file_record_delivered=self.delivered,
-                                   file_record_error=self.error)
+                                   file_record_error=self.error,
+                                   file_record_waiting_for_setting=self.waiting_for_setting or None)

@@ -36,6 +36,7 @@ from app.upload.config import UploadConfig, load_config
 from app.upload.queue.backoff import backoff_delay
 from app.upload.queue.status_report import RecordReport
 from app.upload.records.deliver import deliver
+from app.upload.records.document import record_targets, unset_sentence
 from app.upload.session.errors import ErrorKind, UploadError
 from app.upload.session.state_store import StateDamaged, UploadStateStore, now_ms
 
@@ -177,12 +178,20 @@ class RecordOutbox:
         if record is None or not record.pending or config is None:
             self._drop(session_id)
             return None
+        configured = record_targets(config)
+        due = [t for t in record.pending if t in configured]
+        unset = [t for t in record.pending if t not in configured]
+        if not due:
+            # Its target was removed from the settings: kept (never lost) and said plainly,
+            # but not tried; setting one again sends it (the next resume or poke).
+            self._wait_for_setting(session_id, record, record.delivered, unset)
+            return None
         now = now_ms()
         if record.next_attempt_at is not None and record.next_attempt_at > now:
             return (record.next_attempt_at - now) / 1000
         delivered, problem = list(record.delivered), None
         pending = list(record.pending)
-        for target in list(pending):
+        for target in due:
             try:
                 deliver(self.data_dir, config, target, session_id, record.body)
             except UploadError as error:
@@ -197,10 +206,14 @@ class RecordOutbox:
             delivered.append(target)
             log.info("session %s: file record delivered to %s", session_id, target)
         attempts = record.attempts + (1 if problem else 0)
+        if problem is None and unset:
+            self._wait_for_setting(session_id, record, delivered, unset)
+            return None
         if problem is None:
             self._tell(self.store.update(session_id, file_record=dataclasses.replace(
                 record, pending=[], delivered=delivered, attempts=record.attempts,
-                next_attempt_at=None, last_error=None, delivered_at=now_ms())))
+                next_attempt_at=None, last_error=None, delivered_at=now_ms(),
+                waiting_for_setting=False)))
             self._drop(session_id)
             return None
         delay = backoff_delay(attempts - 1, config.backoff_base_sec, config.backoff_cap_sec)
@@ -208,7 +221,8 @@ class RecordOutbox:
                     session_id, problem.detail or problem.kind.value, delay)
         self._tell(self.store.update(session_id, file_record=dataclasses.replace(
             record, pending=pending, delivered=delivered, attempts=attempts,
-            next_attempt_at=now_ms() + int(delay * 1000), last_error=problem.sentence)))
+            next_attempt_at=now_ms() + int(delay * 1000), last_error=problem.sentence,
+            waiting_for_setting=False)))
         tries = self._tries.get(session_id, 0) + 1
         self._tries[session_id] = tries
         if tries > config.max_retries:
@@ -216,6 +230,18 @@ class RecordOutbox:
             self._drop(session_id)
             return None
         return delay
+
+    def _wait_for_setting(self, session_id: str, record: FileRecordState, delivered: list[str],
+                          unset: list[str]) -> None:
+        sentence = unset_sentence(unset)
+        waiting = dataclasses.replace(record, pending=unset, delivered=delivered,
+                                      next_attempt_at=None, last_error=sentence,
+                                      waiting_for_setting=True)
+        if waiting != record:  # a record already waiting is not written (or told) again
+            log.info("session %s: file record waits for a setting (%s)", session_id,
+                     ", ".join(unset))
+            self._tell(self.store.update(session_id, file_record=waiting))
+        self._drop(session_id)
 
     def _tell(self, state: UploadState) -> None:
         if state.file_record is None:
@@ -259,6 +285,10 @@ def settle_records(data_dir: Path, timeout: float = SETTLE_S) -> None:
             continue
         record = state.file_record if state is not None else None
         if record is not None and record.pending and state is not None and state.status == "done":
+            if record.waiting_for_setting:
+                print(f"sessionrec: session {paths.session_id} is uploaded; {record.last_error}",
+                      file=sys.stderr)
+                continue
             why = f" ({record.last_error.rstrip('.')})" if record.last_error else ""
             print(f"sessionrec: session {paths.session_id} is uploaded, but its file record is "
                   f"not delivered yet{why}; it is sent again at the next start.", file=sys.stderr)
