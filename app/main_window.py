@@ -64,7 +64,7 @@ from app.sessions import (
     session_paths,
 )
 from app.upload.queue.session_actions import SessionActions, SessionOp
-from app.upload.queue.status_report import StatusReport
+from app.upload.queue.status_report import RecordReport, StatusReport
 from app.upload.session.errors import SESSION_REMOVED_SENTENCE
 from app.upload.session.progress import Progress
 from app.widgets.card_state import ACTIONS, bulk_targets, card_buttons, search_text
@@ -648,6 +648,11 @@ class MainWindow(QMainWindow):
     def on_upload_progress(self, session_id: str, progress: Progress) -> None:
         self.model.set_progress(session_id, progress)
         self._update_upload_summary()
+
+    def on_file_record(self, report: RecordReport) -> None:
+        """The file-record sender stored, delivered or failed to deliver a record: the card's
+        "file record not delivered yet" line follows it, no disk read."""
+        self.model.apply_record(report)
 
     def on_upload_failed(self, session_id: str, sentence: str) -> None:
         self.tray.notify("Upload failed", f"Session {session_id}: {sentence}", error=True)

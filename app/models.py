@@ -97,6 +97,9 @@ class MultipartState(JsonRecord):
     file_ctime_ns: int | None = None
     # The zip's SHA-256 matched session-meta.json for this file (size, mtime, ctime).
     zip_verified: bool = False
+    # The bucket the destination named when it created the upload (Uppy Companion does), so
+    # the file record knows it after a resume in another process.
+    bucket: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,9 @@ class FileRecordState(JsonRecord):
     next_attempt_at: int | None = None
     last_error: str | None = None
     delivered_at: int | None = None
+    # Every pending target has no setting now (the webhook was removed, or the destination is
+    # no longer the simple backend): nothing is sent, no attempt counted, until one is set.
+    waiting_for_setting: bool = False
 
 
 @dataclass(frozen=True)
@@ -187,6 +193,7 @@ class SessionListItem(JsonRecord):
     # yet: False. True once every target took it; None when no record is sent.
     file_record_delivered: bool | None = None
     file_record_error: str | None = None
+    file_record_waiting_for_setting: bool | None = None
 
     def to_json(self) -> dict[str, object]:
         # `damaged` is part of the contract even when false.

@@ -382,6 +382,9 @@ def _read_list_item(paths: SessionPaths) -> SessionListItem:
         file_record_error=(state.file_record.last_error
                            if state is not None and state.file_record is not None
                            and state.file_record.pending else None),
+        file_record_waiting_for_setting=(
+            True if state is not None and state.file_record is not None
+            and state.file_record.pending and state.file_record.waiting_for_setting else None),
         damaged=bool(problems),
         damaged_reason="; ".join(problems) if problems else None,
     )

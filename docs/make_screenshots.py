@@ -221,9 +221,9 @@ def run() -> None:
     from app.app_shell.application import Application
     from app.app_shell.recording_controller import RecordingController
     from app.paths import ensure_data_dir
-    from app.upload.session.progress import Progress
     from app.upload.config import UploadConfig, save_config
     from app.upload.s3.credentials import save_secrets
+    from app.upload.session.progress import Progress
 
     app = QApplication([])
     app.setApplicationName("sessionrec")

@@ -80,6 +80,11 @@ class Application(QObject):
 
     def _config_saved(self, config: object) -> None:
         self._follow_config(config)
+        if self.host is not None:
+            # A webhook set again: records waiting for one go out now, not at the next start.
+            from app.upload.records.outbox import outbox_for
+
+            self.executor.submit(outbox_for(self.data_dir).resume, name="file-records")
 
     def _recovered(self, report: StartReport) -> None:
         self.recovered = report.exported
@@ -125,6 +130,7 @@ class Application(QObject):
         queue.statusChanged.connect(self.window.on_upload_status)
         queue.progress.connect(self.window.on_upload_progress)
         queue.failed.connect(self.window.on_upload_failed)
+        queue.fileRecordChanged.connect(self.window.on_file_record)
         self.window.attach_queue(queue)
         host.start(restore=True)
 

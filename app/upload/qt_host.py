@@ -40,13 +40,22 @@ class QueueHost(QObject):
         if self.server.listen():
             self.lock.set_socket(self.server.name)  # clients read the full path from here
         self.queue.start(restore=restore)
-        # File records still waiting on disk go out from the queue owner only (records/outbox.py).
+        # File records still waiting on disk go out from the queue owner only (records/outbox.py);
+        # what becomes of each reaches the window as the queue's fileRecordChanged.
         from app.upload.records.outbox import outbox_for
 
-        outbox_for(self.data_dir).resume()
+        outbox = outbox_for(self.data_dir)
+        outbox.listen(self.queue.report_record)
+        outbox.resume()
 
     def close(self, timeout: float = 2.0) -> bool:
+        from app.upload.records.outbox import outbox_for
+
+        outbox = outbox_for(self.data_dir)
+        outbox.unlisten(self.queue.report_record)
         self.server.close()
         stopped = self.queue.shutdown(timeout)
+        # After the queue, which may still store a record; unsent ones wait on disk.
+        outbox.stop(timeout)
         self.lock.release()
         return stopped

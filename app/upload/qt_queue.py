@@ -7,7 +7,9 @@ so receivers living in the GUI thread get them queued: connect them to QObject m
 
 Progress travels as the engine's `Progress` and a status change as a `StatusReport` made from
 the state the worker has just written (`object` signals: byte counts are Python ints, zips pass
-2 GiB, which a C++ `int` cannot hold), so a receiver never re-reads the disk.
+2 GiB, which a C++ `int` cannot hold), so a receiver never re-reads the disk. The host
+connects the file-record sender to `report_record`, so `fileRecordChanged` carries each
+`RecordReport` the same way, from the sender's thread.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 from app.upload.queue.calls import DestinationCalls, Reply
 from app.upload.queue.core import SerialQueue
 from app.upload.queue.session_actions import SessionOp, act_one_by_one, delete_session
-from app.upload.queue.status_report import StatusReport
+from app.upload.queue.status_report import RecordReport, StatusReport
 from app.upload.session.progress import Progress
 from app.upload.session.state_store import UploadStateStore
 
@@ -81,6 +83,7 @@ class UploadQueue(QObject):
     queueChanged = Signal()
     # Nothing is uploading, pending or waiting out a backoff.
     idle = Signal()
+    fileRecordChanged = Signal(object)  # RecordReport
 
     def __init__(self, data_dir: Path, *, engine: DestinationCalls | None = None,
                  store: UploadStateStore | None = None, parent: QObject | None = None) -> None:
@@ -101,6 +104,10 @@ class UploadQueue(QObject):
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.isRunning()
+
+    def report_record(self, report: RecordReport) -> None:
+        """Called by the file-record sender on its thread; receivers get it queued."""
+        self.fileRecordChanged.emit(report)
 
     def enqueue(self, session_id: str, reply: Reply | None = None) -> str | None:
         return self._core.enqueue(session_id, reply)

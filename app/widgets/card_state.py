@@ -246,6 +246,10 @@ def status_line(item: SessionListItem, now_ms: int | None = None) -> StatusLine:
         text = f"Uploaded to {item.s3_key}" if item.s3_key else "Uploaded and verified"
         if not item.has_local_files:
             text += " · local files removed"
+        if item.file_record_delivered is False and item.file_record_waiting_for_setting:
+            # Nothing to retry: the sentence says which setting brings the record out.
+            return StatusLine(f"{text} · {item.file_record_error or 'no target is set for its file record.'}",
+                              "normal")
         if item.file_record_delivered is False:
             # The object is verified; the record for the backend or webhook is still retried.
             why = f" ({item.file_record_error.rstrip('.')})" if item.file_record_error else ""

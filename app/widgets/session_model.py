@@ -17,7 +17,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistent
 
 from app.format import human_size
 from app.models import SessionListItem
-from app.upload.queue.status_report import StatusReport
+from app.upload.queue.status_report import RecordReport, StatusReport
 from app.upload.session.progress import Progress
 from app.widgets.card_state import card_buttons, search_text, status_badge
 from app.widgets.thumbnails import ThumbnailCache
@@ -226,6 +226,12 @@ class SessionListModel(QAbstractListModel):
         updated = report.applied_to(item)
         self.upsert(updated)
         return updated
+
+    def apply_record(self, report: RecordReport) -> None:
+        """A file-record report: the row takes where its record stands (one dataChanged)."""
+        item = self.item(report.session_id)
+        if item is not None:
+            self.upsert(report.applied_to(item))
 
     def has_countdowns(self, now_ms: int, first: int = 0, last: int | None = None) -> bool:
         """Some card (of rows first..last) counts down to its next attempt (the list repaints

@@ -18,11 +18,12 @@ from app.upload.secrets import save_secrets
 from app.upload.session.part_reader import composite_etag
 from tests.integration.queue_helpers import maybe_state, run_cli, start_cli, state
 from tests.integration.upload_helpers import MIB, session_with_zip, zip_bytes
-from tests.s3support.backend_fixtures import BACKEND_TOKEN
+from tests.s3support.backend_fixtures import BACKEND_TOKEN, WEBHOOK_SECRET
 from tests.s3support.backend_server import SimpleBackend
 from tests.s3support.companion import CompanionServer
 from tests.s3support.proxy import FaultProxy
 from tests.s3support.server import S3Server
+from tests.s3support.webhook_receiver import WebhookReceiver
 
 PART = 5 * MIB
 
@@ -62,8 +63,10 @@ def list_item(data_dir: Path, session_id: str) -> dict[str, Any]:
 @pytest.mark.slow
 def test_killed_companion_upload_resumes_with_only_missing_parts(
         data_dir: Path, companion: CompanionServer, companion_proxy: FaultProxy,
-        s3_server: S3Server, companion_bucket: str) -> None:
-    companion_config(data_dir, companion)
+        s3_server: S3Server, companion_bucket: str, webhook_receiver: WebhookReceiver) -> None:
+    # The webhook makes the file record, which must name the bucket after the resume too.
+    companion_config(data_dir, companion, webhook_url=webhook_receiver.url)
+    save_secrets(data_dir, webhookSecret=WEBHOOK_SECRET)
     no_aws_key_on_this_computer(data_dir)
     session_id = session_with_zip(data_dir, 60 * MIB)  # 12 parts
     total_parts = -(-len(zip_bytes(data_dir, session_id)) // PART)
@@ -80,6 +83,8 @@ def test_killed_companion_upload_resumes_with_only_missing_parts(
     assert companion_proxy.wait_idle()
     killed = state(data_dir, session_id)
     assert killed.status == "uploading" and killed.multipart is not None and killed.s3_key
+    # What Companion said at create is on disk for the process that resumes.
+    assert killed.multipart.bucket == companion_bucket
     recorded = {p.part_number for p in killed.multipart.parts}
     assert 3 <= len(recorded) < total_parts
     # Parts may have reached S3 after the last state write: those count as held too.
@@ -101,6 +106,10 @@ def test_killed_companion_upload_resumes_with_only_missing_parts(
         [hashlib.md5(data[i:i + PART]).hexdigest() for i in range(0, len(data), PART)])
     assert not s3_server.client().list_multipart_uploads(Bucket=companion_bucket).get("Uploads")
     no_aws_key_on_this_computer(data_dir)
+    # The resuming process never created the upload, yet its record knows the bucket.
+    assert webhook_receiver.accepted == {session_id: 1}
+    record = webhook_receiver.records[session_id]
+    assert record["bucket"] == companion_bucket and record["key"] == final.s3_key
 
 
 def test_cancel_from_the_cli_aborts_through_companion(

@@ -107,3 +107,42 @@ def test_a_waiting_record_does_not_hold_the_next_upload(
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert webhook_receiver.accepted == {first: 1, second: 1}
+
+
+def test_a_record_whose_webhook_was_removed_waits_untried_until_one_is_set_again(
+        data_dir: Path, s3_config: Any, webhook_receiver: WebhookReceiver) -> None:
+    _with_webhook(data_dir, s3_config, webhook_receiver, max_retries=0)
+    webhook_receiver.stop()
+    session_id = session_with_zip(data_dir, 1 * MIB)
+    assert run_cli(data_dir, "upload", session_id, "--wait").returncode == 0
+    failed_once = state(data_dir, session_id).file_record
+    assert failed_once is not None and failed_once.pending == ["webhook"]
+
+    # The webhook is removed from the settings (and its receiver is up again: any POST shows).
+    s3_config(webhook_url=None, backoff_base_sec=0.1, backoff_cap_sec=1.0, max_retries=2)
+    webhook_receiver.start()
+    for _ in range(2):  # a second start neither tries nor rewrites it
+        result = run_cli(data_dir, "queue", "--wait")
+        assert result.returncode == 0, result.stderr
+        assert "No webhook is set; the file record will be sent when one is" in result.stderr
+        assert "not delivered yet" not in result.stderr
+        waiting = state(data_dir, session_id).file_record
+        assert waiting is not None and waiting.pending == ["webhook"]
+        assert waiting.waiting_for_setting and waiting.next_attempt_at is None
+        assert waiting.attempts == failed_once.attempts  # not counted as a failure
+        assert waiting.last_error and waiting.last_error.startswith("No webhook is set")
+        assert webhook_receiver.posts == 0
+    item = _item(data_dir, session_id)
+    assert item["fileRecordDelivered"] is False and item["fileRecordWaitingForSetting"] is True
+    assert item["fileRecordError"].startswith("No webhook is set")
+
+    # Set again: the very record goes out, once, signed; nothing says it waits any more.
+    _with_webhook(data_dir, s3_config, webhook_receiver)
+    result = run_cli(data_dir, "queue", "--wait")
+    assert result.returncode == 0, result.stderr
+    assert webhook_receiver.accepted == {session_id: 1} and webhook_receiver.bad_signatures == 0
+    sent = state(data_dir, session_id).file_record
+    assert sent is not None and sent.pending == [] and not sent.waiting_for_setting
+    assert sent.body == failed_once.body
+    item = _item(data_dir, session_id)
+    assert item["fileRecordDelivered"] is True and "fileRecordWaitingForSetting" not in item

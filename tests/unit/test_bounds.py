@@ -47,6 +47,22 @@ def test_an_impossible_multipart_record_is_dropped(multipart: MultipartState) ->
     assert bounded_state(state(multipart=multipart), NOW).multipart is None
 
 
+@pytest.mark.parametrize("bucket", ["x" * 300, "../etc", "a", "bad bucket", "-lead", "é-accent"])
+def test_an_implausible_multipart_bucket_reads_as_null_and_keeps_the_upload(bucket: str) -> None:
+    kept = MultipartState("u", part_size=5 * 1024 ** 2, file_size=10, file_mtime_ns=1,
+                          bucket=bucket)
+    fixed = bounded_state(state(multipart=kept), NOW).multipart
+    assert fixed is not None and fixed.upload_id == "u" and fixed.bucket is None
+
+
+@pytest.mark.parametrize("bucket", ["companion-bucket", "my.bucket.1", "Legacy_Bucket"])
+def test_a_plausible_multipart_bucket_is_kept(bucket: str) -> None:
+    kept = MultipartState("u", part_size=5 * 1024 ** 2, file_size=10, file_mtime_ns=1,
+                          bucket=bucket)
+    sane = state(multipart=kept)
+    assert bounded_state(sane, NOW) is sane
+
+
 def test_config_numbers_on_disk_are_clamped_before_parsing(data_dir: Path) -> None:
     raw = {"bucket": "my-bucket", "region": "eu-west-1", "backoffBaseSec": 10 ** 400,
            "backoffCapSec": 0.001, "maxRetries": 10 ** 30, "concurrency": -3,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.models import UPLOAD_STATUSES, SessionListItem, UploadStatus
+from app.upload.records.document import WEBHOOK, unset_sentence
 from app.upload.session.progress import Progress
 from app.widgets.card_state import (
     KEPT_UPLOAD_NOTE,
@@ -215,3 +216,12 @@ def test_bulk_counts_are_the_bulk_targets_of_each_action() -> None:
         counts = bulk_counts(items, actions, config_valid)
         assert counts == {a: len(bulk_targets(items, a, config_valid)) for a in actions}
     assert bulk_counts(items, actions, True)["delete"] == len(items) - 2  # queued cards are kept
+
+
+def test_done_card_says_plainly_when_its_record_waits_for_a_webhook_setting() -> None:
+    sentence = unset_sentence([WEBHOOK])
+    waiting = status_line(item("done", s3_key="k.zip", file_record_delivered=False,
+                               file_record_error=sentence, file_record_waiting_for_setting=True))
+    assert waiting.text == f"Uploaded to k.zip · {sentence}"
+    assert "No webhook is set; the file record will be sent when one is" in waiting.text
+    assert "not delivered yet" not in waiting.text  # nothing is being retried

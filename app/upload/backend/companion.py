@@ -30,6 +30,7 @@ from app.upload.backend.part_urls import PartUrls
 from app.upload.backend.settings import BackendSettings
 from app.upload.session.errors import ErrorKind, UploadError
 from app.upload.session.part_reader import SliceReader, composite_etag
+from app.upload.session.state_bounds import bucket_name_ok
 from app.upload.session.transport import (
     CONTENT_TYPE,
     CreatedUpload,
@@ -72,9 +73,9 @@ class CompanionTransport:
         if not isinstance(answer, dict) or not isinstance(answer.get("key"), str) or \
                 not isinstance(answer.get("uploadId"), str):
             raise errors.unreadable_answer("/s3/multipart")
-        if isinstance(answer.get("bucket"), str):
+        if isinstance(answer.get("bucket"), str) and bucket_name_ok(answer["bucket"]):
             self.bucket = answer["bucket"]
-        return CreatedUpload(answer["key"], answer["uploadId"])
+        return CreatedUpload(answer["key"], answer["uploadId"], self.bucket)
 
     def upload_part(self, key: str, upload_id: str, number: int, body: SliceReader, length: int,
                     checksum: str | None) -> str:

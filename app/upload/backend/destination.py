@@ -30,6 +30,8 @@ class BackendDestination:
         self.config = config
         self._settings = settings
         self._last: MultipartTransport | None = None
+        # The bucket the upload being resumed was created in (upload-state.json).
+        self._resumed_bucket: str | None = None
 
     @property
     def settings(self) -> BackendSettings:
@@ -64,6 +66,7 @@ class BackendDestination:
         if self.settings.protocol == "simple":
             # One PUT per zip (simple.py): parts as big as S3 allows make every zip "single".
             config = dataclasses.replace(config, part_size_bytes=MAX_PART_SIZE)
+        self._resumed_bucket = _recorded_bucket(store, session_id)
         return run_upload(self.data_dir, session_id, config, self.transport, store, on_progress,
                           cancel)
 
@@ -78,8 +81,9 @@ class BackendDestination:
 
     @property
     def bucket(self) -> str | None:
-        """The bucket the backend named (Companion does, when it creates an upload)."""
-        return getattr(self._last, "bucket", None)
+        """The bucket the backend named (Companion does, when it creates an upload): told in
+        this process, else remembered in the multipart record of the upload resumed."""
+        return getattr(self._last, "bucket", None) or self._resumed_bucket
 
     def transport(self) -> MultipartTransport:
         """A new transport for one upload call (its own connection pool and part URLs)."""
@@ -91,3 +95,13 @@ class BackendDestination:
                                     else SimpleTransport(self.settings))
         self._last = made
         return made
+
+
+def _recorded_bucket(store: UploadStateStore, session_id: str) -> str | None:
+    from app.upload.session.state_store import StateDamaged
+
+    try:
+        known = store.get(session_id)
+    except StateDamaged:
+        return None  # the upload says why; the record just does not know the bucket
+    return known.multipart.bucket if known is not None and known.multipart is not None else None

@@ -1,14 +1,19 @@
 """One status change of a session's upload, carrying what the session list shows of it.
 
 The queue sends one of these with every status change, made from the state it has just
-written, so the window updates the card from the report and never re-reads the disk."""
+written, so the window updates the card from the report and never re-reads the disk. The
+file-record sender (app/upload/records/outbox.py) sends a `RecordReport` the same way each
+time it writes a record: stored, delivered, or an attempt that failed with its sentence.
+It is a report of its own because it changes no upload status (a "done" report would tell
+the window the upload finished again), and the record and the status are written by two
+threads, so neither report may carry the other's fields from a moment ago."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 
-from app.models import SessionListItem, UploadState, UploadStatus
+from app.models import FileRecordState, SessionListItem, UploadState, UploadStatus
 
 
 @dataclass(frozen=True)
@@ -56,3 +61,25 @@ class StatusReport:
             bytes_uploaded=self.bytes_uploaded, total_bytes=self.total_bytes,
             upload_progress=percent, s3_key=self.s3_key, multipart_upload_open=self.multipart_open,
             damaged=damaged, damaged_reason=reason)
+
+
+@dataclass(frozen=True)
+class RecordReport:
+    """Where a session's file record stands, as the list shows it (fileRecordDelivered,
+    fileRecordError)."""
+
+    session_id: str
+    delivered: bool
+    error: str | None = None
+    waiting_for_setting: bool = False
+
+    @classmethod
+    def from_record(cls, session_id: str, record: FileRecordState) -> RecordReport:
+        delivered = not record.pending
+        return cls(session_id, delivered, None if delivered else record.last_error,
+                   not delivered and record.waiting_for_setting)
+
+    def applied_to(self, item: SessionListItem) -> SessionListItem:
+        return dataclasses.replace(item, file_record_delivered=self.delivered,
+                                   file_record_error=self.error,
+                                   file_record_waiting_for_setting=self.waiting_for_setting or None)

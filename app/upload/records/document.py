@@ -32,6 +32,17 @@ def record_targets(config: UploadConfig) -> list[str]:
     return targets
 
 
+def unset_sentence(targets: list[str]) -> str:
+    """Why a record whose pending targets have no setting now is not sent (plain words)."""
+    if targets == [WEBHOOK]:
+        return "No webhook is set; the file record will be sent when one is (webhookUrl)."
+    if targets == [FILE_RECORD]:
+        return ("The backend's file-record endpoint is no longer set; the file record will be "
+                "sent when the destination is the backend's simple contract again.")
+    return ("Neither the webhook nor the backend's file-record endpoint is set; the file "
+            "record will be sent when one is.")
+
+
 def record_document(data_dir: Path, state: UploadState, bucket: str | None,
                     uploaded_at: int) -> str:
     """The record of the verified upload `state` describes, as compact JSON text."""

@@ -14,7 +14,11 @@ backoffCapSec) until every target accepted it.
   processes never race for one record (and the Idempotency-Key makes a repeat harmless);
 - `settle` (the `--wait` commands, before they exit) waits until nothing is due: each record
   is delivered, or it used up this run's maxRetries attempts; it stays pending on disk
-  and the next run tries again. A record never fails for good.
+  and the next run tries again. A record never fails for good;
+- `listen` (the window's queue host) is told a `RecordReport` after every write of a record,
+  on the thread that wrote it (the upload worker for `mark_pending`, else the sender's), so
+  the card follows delivery without reading the disk. A listener must hand the report to
+  its own thread (the Qt host emits a signal).
 """
 
 from __future__ import annotations
@@ -23,17 +27,22 @@ import dataclasses
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from app.models import FileRecordState
+from app.models import FileRecordState, UploadState
 from app.sessions import iter_session_paths
 from app.upload.config import UploadConfig, load_config
 from app.upload.queue.backoff import backoff_delay
+from app.upload.queue.status_report import RecordReport
 from app.upload.records.deliver import deliver
+from app.upload.records.document import record_targets, unset_sentence
 from app.upload.session.errors import ErrorKind, UploadError
 from app.upload.session.state_store import StateDamaged, UploadStateStore, now_ms
 
 log = logging.getLogger(__name__)
+
+RecordListener = Callable[[RecordReport], None]
 
 _outboxes: dict[str, RecordOutbox] = {}
 _outboxes_guard = threading.Lock()
@@ -60,12 +69,25 @@ class RecordOutbox:
         self._tries: dict[str, int] = {}
         self._busy = False
         self._thread: threading.Thread | None = None
+        self._listeners: list[RecordListener] = []
+        self._stopping = False
 
     # ---- what others call -----------------------------------------------------------------
 
+    def listen(self, listener: RecordListener) -> None:
+        with self._wake:
+            self._listeners.append(listener)
+
+    def unlisten(self, listener: RecordListener) -> None:
+        with self._wake:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
     def mark_pending(self, session_id: str, body: str, targets: list[str]) -> None:
         record = FileRecordState(body=body, pending=list(targets))
-        self.store.update(session_id, file_record=record)
+        # Told before the sender can see the session, so "pending" never arrives after
+        # "delivered".
+        self._tell(self.store.update(session_id, file_record=record))
         self._tries.pop(session_id, None)
         self.poke(session_id)
 
@@ -84,6 +106,7 @@ class RecordOutbox:
 
     def poke(self, session_id: str) -> None:
         with self._wake:
+            self._stopping = False
             self._pending.add(session_id)
             self._wake.notify_all()
             if self._thread is None or not self._thread.is_alive():
@@ -101,6 +124,19 @@ class RecordOutbox:
                     return False
                 self._wake.wait(0.1 if left is None else min(left, 0.1))
         return True
+
+    def stop(self, timeout: float = 2.0) -> bool:
+        """End the sender (the window closes): what is pending stays on disk for the next
+        start. True when its thread ended within `timeout`."""
+        with self._wake:
+            self._stopping = True
+            self._pending.clear()
+            self._tries.clear()
+            self._wake.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        return thread is None or not thread.is_alive()
 
     # ---- the sender thread ----------------------------------------------------------------
 
@@ -120,14 +156,16 @@ class RecordOutbox:
             config = _config(self.data_dir)
             waits = []
             for session_id in sessions:
+                if self._stopping:
+                    break
                 wait = self._attempt(session_id, config)
                 if wait is not None:
                     waits.append(wait)
             with self._wake:
                 self._busy = False
                 self._wake.notify_all()
-                if waits:
-                    self._wake.wait(min(waits))  # or until a new record is poked
+                if waits and not self._stopping:
+                    self._wake.wait(min(waits))  # or until a new record is poked (or stop)
 
     def _attempt(self, session_id: str, config: UploadConfig | None) -> float | None:
         """Try the record of one session if it is due; seconds until it is due again, or
@@ -140,12 +178,20 @@ class RecordOutbox:
         if record is None or not record.pending or config is None:
             self._drop(session_id)
             return None
+        configured = record_targets(config)
+        due = [t for t in record.pending if t in configured]
+        unset = [t for t in record.pending if t not in configured]
+        if not due:
+            # Its target was removed from the settings: kept (never lost) and said plainly,
+            # but not tried; setting one again sends it (the next resume or poke).
+            self._wait_for_setting(session_id, record, record.delivered, unset)
+            return None
         now = now_ms()
         if record.next_attempt_at is not None and record.next_attempt_at > now:
             return (record.next_attempt_at - now) / 1000
         delivered, problem = list(record.delivered), None
         pending = list(record.pending)
-        for target in list(pending):
+        for target in due:
             try:
                 deliver(self.data_dir, config, target, session_id, record.body)
             except UploadError as error:
@@ -160,18 +206,23 @@ class RecordOutbox:
             delivered.append(target)
             log.info("session %s: file record delivered to %s", session_id, target)
         attempts = record.attempts + (1 if problem else 0)
+        if problem is None and unset:
+            self._wait_for_setting(session_id, record, delivered, unset)
+            return None
         if problem is None:
-            self.store.update(session_id, file_record=dataclasses.replace(
+            self._tell(self.store.update(session_id, file_record=dataclasses.replace(
                 record, pending=[], delivered=delivered, attempts=record.attempts,
-                next_attempt_at=None, last_error=None, delivered_at=now_ms()))
+                next_attempt_at=None, last_error=None, delivered_at=now_ms(),
+                waiting_for_setting=False)))
             self._drop(session_id)
             return None
         delay = backoff_delay(attempts - 1, config.backoff_base_sec, config.backoff_cap_sec)
         log.warning("session %s: file record not delivered (%s); next try in %.1f s",
                     session_id, problem.detail or problem.kind.value, delay)
-        self.store.update(session_id, file_record=dataclasses.replace(
+        self._tell(self.store.update(session_id, file_record=dataclasses.replace(
             record, pending=pending, delivered=delivered, attempts=attempts,
-            next_attempt_at=now_ms() + int(delay * 1000), last_error=problem.sentence))
+            next_attempt_at=now_ms() + int(delay * 1000), last_error=problem.sentence,
+            waiting_for_setting=False)))
         tries = self._tries.get(session_id, 0) + 1
         self._tries[session_id] = tries
         if tries > config.max_retries:
@@ -179,6 +230,30 @@ class RecordOutbox:
             self._drop(session_id)
             return None
         return delay
+
+    def _wait_for_setting(self, session_id: str, record: FileRecordState, delivered: list[str],
+                          unset: list[str]) -> None:
+        sentence = unset_sentence(unset)
+        waiting = dataclasses.replace(record, pending=unset, delivered=delivered,
+                                      next_attempt_at=None, last_error=sentence,
+                                      waiting_for_setting=True)
+        if waiting != record:  # a record already waiting is not written (or told) again
+            log.info("session %s: file record waits for a setting (%s)", session_id,
+                     ", ".join(unset))
+            self._tell(self.store.update(session_id, file_record=waiting))
+        self._drop(session_id)
+
+    def _tell(self, state: UploadState) -> None:
+        if state.file_record is None:
+            return
+        report = RecordReport.from_record(state.session_id, state.file_record)
+        with self._wake:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(report)
+            except Exception:  # a listener's failure must not end the sender or the upload
+                log.exception("a file-record listener failed")
 
     def _drop(self, session_id: str) -> None:
         with self._wake:
@@ -210,6 +285,10 @@ def settle_records(data_dir: Path, timeout: float = SETTLE_S) -> None:
             continue
         record = state.file_record if state is not None else None
         if record is not None and record.pending and state is not None and state.status == "done":
+            if record.waiting_for_setting:
+                print(f"sessionrec: session {paths.session_id} is uploaded; {record.last_error}",
+                      file=sys.stderr)
+                continue
             why = f" ({record.last_error.rstrip('.')})" if record.last_error else ""
             print(f"sessionrec: session {paths.session_id} is uploaded, but its file record is "
                   f"not delivered yet{why}; it is sent again at the next start.", file=sys.stderr)

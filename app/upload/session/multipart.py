@@ -191,7 +191,7 @@ class MultipartUpload(UploadRun):
         multipart = MultipartState(
             upload_id=created.upload_id, part_size=part_size_for(self.config, self.zip.size),
             file_size=self.zip.size, file_mtime_ns=self.zip.mtime_ns, parts=[],
-            file_ctime_ns=self.zip.ctime_ns,
+            file_ctime_ns=self.zip.ctime_ns, bucket=created.bucket,
         )
         # Persisted before any part is sent, so a crash from here on can resume or abort it.
         self.store.update(self.session_id, multipart=multipart, bytes_uploaded=0,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import threading
 import time
 
@@ -28,6 +29,8 @@ MAX_PARTS = 10_000
 MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31, the last instant a date can show
 MAX_NS = 2 ** 63 - 1
 MAX_AHEAD_MS = int(max_delay(3600.0) * 1000)  # the longest backoff the settings allow
+# S3's bucket names, with the leeway of legacy us-east-1 names (capitals, underscores, 255).
+_BUCKET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]")
 
 _logged: set[tuple[str, str, str]] = set()
 _logged_lock = threading.Lock()
@@ -56,6 +59,11 @@ def bounded_state(state: UploadState, now_ms: int | None = None) -> UploadState:
     if state.multipart is not None and not _multipart_ok(state.multipart):
         changes["multipart"] = None
         _log(state.session_id, "multipart", "out-of-bounds numbers", "none (a fresh upload)")
+    elif state.multipart is not None and state.multipart.bucket is not None \
+            and not bucket_name_ok(state.multipart.bucket):
+        # Only the record's bucket is lost (it reads null); the upload itself resumes.
+        changes["multipart"] = dataclasses.replace(state.multipart, bucket=None)
+        _log(state.session_id, "multipart.bucket", state.multipart.bucket, "null")
     if state.file_record is not None:
         record = _bounded_record(state.file_record, now_ms)
         if record is not state.file_record:
@@ -88,6 +96,11 @@ def _bounded_record(record: FileRecordState, now_ms: int) -> FileRecordState | N
                                   next_attempt_at=next_at, delivered_at=delivered_at,
                                   last_error=last_error)
     return record if bounded == record else bounded
+
+
+def bucket_name_ok(name: str) -> bool:
+    """A name a bucket can have (what a destination reports is checked like the file)."""
+    return _BUCKET_NAME.fullmatch(name) is not None
 
 
 def _multipart_ok(multipart: MultipartState) -> bool:

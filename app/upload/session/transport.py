@@ -41,10 +41,12 @@ class CreatedUpload:
     """A new multipart upload: the key the object will get and the server's upload id.
 
     The key is the server's answer, not necessarily the one asked for (Uppy Companion picks
-    its own); the session records whichever comes back."""
+    its own); the session records whichever comes back, and the bucket where the server
+    names one."""
 
     key: str
     upload_id: str
+    bucket: str | None = None
 
 
 class HeldPart(NamedTuple):
