@@ -67,6 +67,9 @@ class RecordOutbox:
         # Attempts made by this process per session: at maxRetries a record rests until the
         # next start (still pending on disk).
         self._tries: dict[str, int] = {}
+        # Every session this process had a record to send for: what a `--wait` command reports
+        # on, without reading every session's state again.
+        self._seen: set[str] = set()
         self._busy = False
         self._thread: threading.Thread | None = None
         self._listeners: list[RecordListener] = []
@@ -108,11 +111,17 @@ class RecordOutbox:
         with self._wake:
             self._stopping = False
             self._pending.add(session_id)
+            self._seen.add(session_id)
             self._wake.notify_all()
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="file-records",
                                                 daemon=True)
                 self._thread.start()
+
+    def seen(self) -> list[str]:
+        """The sessions this process had a file record to send for, in id order."""
+        with self._wake:
+            return sorted(self._seen)
 
     def settle(self, timeout: float | None = None) -> bool:
         """Wait until no record is due in this run; True unless `timeout` ran out first."""
@@ -278,17 +287,17 @@ def settle_records(data_dir: Path, timeout: float = SETTLE_S) -> None:
     box = outbox_for(data_dir)
     box.settle(timeout)
     store = UploadStateStore(data_dir)
-    for paths in iter_session_paths(data_dir):
+    for session_id in box.seen():
         try:
-            state = store.get(paths.session_id)
+            state = store.get(session_id)
         except StateDamaged:
             continue
         record = state.file_record if state is not None else None
         if record is not None and record.pending and state is not None and state.status == "done":
             if record.waiting_for_setting:
-                print(f"sessionrec: session {paths.session_id} is uploaded; {record.last_error}",
+                print(f"sessionrec: session {session_id} is uploaded; {record.last_error}",
                       file=sys.stderr)
                 continue
             why = f" ({record.last_error.rstrip('.')})" if record.last_error else ""
-            print(f"sessionrec: session {paths.session_id} is uploaded, but its file record is "
+            print(f"sessionrec: session {session_id} is uploaded, but its file record is "
                   f"not delivered yet{why}; it is sent again at the next start.", file=sys.stderr)
