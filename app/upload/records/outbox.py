@@ -35,7 +35,6 @@ from app.sessions import iter_session_paths
 from app.upload.config import UploadConfig, load_config
 from app.upload.queue.backoff import backoff_delay
 from app.upload.queue.status_report import RecordReport
-from app.upload.records.deliver import deliver
 from app.upload.records.document import record_targets, unset_sentence
 from app.upload.session.errors import ErrorKind, UploadError
 from app.upload.session.state_store import StateDamaged, UploadStateStore, now_ms
@@ -179,6 +178,10 @@ class RecordOutbox:
     def _attempt(self, session_id: str, config: UploadConfig | None) -> float | None:
         """Try the record of one session if it is due; seconds until it is due again, or
         None when it is done with (delivered, gone, or resting until the next run)."""
+        # Imported here: the HTTP side is needed only when a record is sent, and every
+        # `upload --wait` loads this module.
+        from app.upload.records.deliver import deliver
+
         try:
             state = self.store.get(session_id)
         except StateDamaged:
