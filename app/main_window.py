@@ -640,7 +640,7 @@ class MainWindow(QMainWindow):
         if self.model.apply_status(report) is None:
             self.refresh_session(session_id)  # not listed yet (recorded by another process)
         if report.status == "done":
-            self.tray.notify("Upload finished", f"Session {session_id} is in the bucket.")
+            self.tray.notify("Upload finished", f"Session {session_id} is uploaded and verified.")
             if self._cleanup_after_upload:
                 self.reload_sessions()  # the cleanup policy may have removed local files
         self._update_upload_summary()

@@ -71,6 +71,8 @@ def test_failure_then_retry_then_done(qtbot: QtBot, data_dir: Path, s3_config: C
     qtbot.waitUntil(lambda: status_of(window, session_id) == "failed", timeout=30_000)
     item = window.model.item(session_id)
     assert item is not None and item.last_upload_error
+    # The failure's own signal (the tray's message) follows the status report the card took.
+    qtbot.waitUntil(lambda: bool(window.tray.notifications), timeout=10_000)
     assert window.tray.notifications[-1][0] == "Upload failed"
     fault_proxy.clear()
     click_card_button(qtbot, window.session_view, session_id, "retry")
