@@ -50,6 +50,7 @@ from bench.upload_support import (
     Setup,
     awscli_venv,
     clean_bucket,
+    compile_sources,
     run_measured,
     s3,
     start_server,
@@ -72,6 +73,7 @@ def main() -> None:
                         help="also run sessionrec from this checkout (the code before a change)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
+    compile_sources([REPO] + ([args.baseline] if args.baseline else []))
     work = Path(tempfile.mkdtemp(prefix="bench-upload-", dir=OUT))
     server, endpoint = start_server()
     try:
