@@ -19,7 +19,7 @@ from app.upload.session.errors import UploadCancelled
 from app.upload.session.progress import Progress
 from app.upload.session.state_store import UploadStateStore
 from tests.integration.upload_helpers import MIB, ProgressLog, session_with_zip, zip_bytes
-from tests.s3support.proxy import FaultProxy
+from tests.s3support.proxy import Fault, FaultProxy
 from tests.s3support.server import REPO_ROOT, S3Server
 
 PART = 5 * MIB
@@ -210,3 +210,27 @@ def test_killed_cli_upload_resumes(data_dir: Path, s3_config: Any, s3_server: S3
     assert final is not None and final.status == "done" and final.multipart is None
     assert s3_server.client().get_object(Bucket=bucket, Key=str(final.s3_key))["Body"].read() == \
         zip_bytes(data_dir, session_id)
+
+
+def test_changed_zip_retries_an_abort_that_failed_for_a_moment(data_dir: Path, s3_config: Any,
+                                                               s3_server: S3Server, bucket: str,
+                                                               fault_proxy: FaultProxy) -> None:
+    # A server still writing the stopped attempt's part may fail the abort once (moto: HTTP 500).
+    config = s3_config(endpoint_url=fault_proxy.endpoint_url, concurrency=1)
+    session_id = session_with_zip(data_dir, 16 * MIB)
+    fault_proxy.throttle_bytes_per_sec = 20 * MIB
+    old = _interrupt(data_dir, session_id, config, parts=1)
+    zip_path = session_paths(data_dir, session_id).zip
+    reexport(data_dir, session_id, zip_path.read_bytes() + os.urandom(1000))
+    fault_proxy.throttle_bytes_per_sec = None
+    fault_proxy.reset_stats()
+    fault_proxy.inject(Fault.error(500, "InternalError"), times=1, only="AbortMultipartUpload")
+    done = upload_session(data_dir, session_id, config, UploadStateStore(data_dir), ProgressLog(),
+                          threading.Event())
+    assert fault_proxy.stats().requests["AbortMultipartUpload"] == 2
+    open_ids = [u["UploadId"] for u in s3_server.client().list_multipart_uploads(Bucket=bucket)
+                .get("Uploads", [])]
+    assert old.multipart.upload_id not in open_ids
+    assert s3_server.client().get_object(Bucket=bucket, Key=str(done.s3_key))["Body"].read() == \
+        zip_bytes(data_dir, session_id)
+

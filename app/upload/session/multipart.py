@@ -131,7 +131,7 @@ class MultipartUpload(UploadRun):
             return None
         if (multipart.file_size, multipart.file_mtime_ns) != (self.zip.size, self.zip.mtime_ns):
             log.info("session %s: zip changed since the upload began; starting over", self.session_id)
-            self.abort(multipart, self.key)
+            self.abort_retrying(multipart, self.key)
             self.store.update(self.session_id, multipart=None, bytes_uploaded=0)
             return None
         if multipart.file_ctime_ns != self.zip.ctime_ns:

@@ -34,6 +34,7 @@ MAX_STAGGER_SEC = 0.5
 FOLDER_CHECK_SEC = 0.5
 # Before aborting an upload whose parts were stopped, how long they may take to let go.
 ABORT_DRAIN_SEC = 1.0
+ABORT_RETRY_PAUSE_SEC = 0.5  # before the one retry of an abort that failed transiently
 
 T = TypeVar("T")
 
@@ -80,22 +81,28 @@ class UploadRun:
         with contextlib.suppress(UploadGone):
             self.transport.abort(key, multipart.upload_id)
 
+    def abort_retrying(self, multipart: MultipartState, key: str) -> None:
+        """Abort, trying a transient failure once more: a server still writing a part of the
+        upload (one a stopped attempt sent) may fail the abort for a moment."""
+        try:
+            self.abort(multipart, key)
+        except UploadError as exc:
+            if exc.permanent:
+                raise
+            time.sleep(ABORT_RETRY_PAUSE_SEC)
+            self.abort(multipart, key)
+
     def abort_quietly(self, multipart: MultipartState, key: str) -> None:
         """Abort while another error is being raised: a failing abort must not replace it.
 
         Parts still in flight are given a moment to stop first (they stop at their next read),
-        so the abort does not race them; a transient failure is tried once more."""
+        so the abort does not race them."""
         self.drain(ABORT_DRAIN_SEC)
-        for attempt in range(2):
-            try:
-                self.abort(multipart, key)
-                return
-            except UploadError as exc:
-                if exc.permanent or attempt:
-                    log.warning("session %s: could not abort upload %s: %s", self.session_id,
-                                multipart.upload_id[:16], exc)
-                    return
-                time.sleep(0.5)
+        try:
+            self.abort_retrying(multipart, key)
+        except UploadError as exc:
+            log.warning("session %s: could not abort upload %s: %s", self.session_id,
+                        multipart.upload_id[:16], exc)
 
     def abort_current(self) -> None:
         if self.current is None:
