@@ -154,3 +154,14 @@ def test_link_command(data_dir: Path, s3_config: Any, checked_proxy: FaultProxy)
     not_uploaded = run_cli(data_dir, session_with_zip(data_dir, 100))
     assert not_uploaded.returncode == 2 and "is not uploaded yet" in not_uploaded.stderr
     assert "Traceback" not in too_long.stderr + not_uploaded.stderr
+
+
+def test_no_link_is_made_when_uploads_go_through_a_backend(data_dir: Path, s3_config: Any,
+                                                           checked_proxy: FaultProxy) -> None:
+    from app.upload.config import UploadConfig, save_config
+
+    session_id = uploaded(data_dir, s3_config(endpoint_url=checked_proxy.endpoint_url))
+    save_config(data_dir, UploadConfig(destination="backend", backend_url="http://127.0.0.1:9"))
+    with pytest.raises(LinkError) as refused:
+        make_share_link(data_dir, session_id, 600)
+    assert "backend" in str(refused.value) and refused.value.usage

@@ -145,6 +145,9 @@ def make_share_link(data_dir: Path, session_id: str, expires_s: int = DEFAULT_EX
     config, problem = load_valid_config(data_dir)
     if config is None:
         raise LinkError(problem or "The upload settings are not valid.")
+    if config.destination_kind != "s3":
+        raise LinkError("A share link is signed with S3 keys on this computer; uploads go through "
+                        "a backend here, so ask the backend for a link to the object.", usage=True)
     try:
         client = make_s3_client(data_dir, config, extra=Config(signature_version="s3v4"))
     except UploadError as exc:
