@@ -122,23 +122,32 @@ def test_no_such_upload_starts_fresh(data_dir: Path, s3_config: Any, s3_server: 
         zip_bytes(data_dir, session_id)
 
 
-def test_changed_zip_aborts_old_upload_and_starts_over(data_dir: Path, s3_config: Any,
-                                                       s3_server: S3Server, bucket: str,
-                                                       fault_proxy: FaultProxy) -> None:
-    config = s3_config(endpoint_url=fault_proxy.endpoint_url, concurrency=1)
+def _changed_after_one_part(data_dir: Path, config: Any, fault_proxy: FaultProxy
+                            ) -> tuple[str, Any]:
+    """A 16 MiB session whose upload stopped after one part, then exported again with other
+    bytes: (its id, the stopped attempt's state)."""
     session_id = session_with_zip(data_dir, 16 * MIB)
     fault_proxy.throttle_bytes_per_sec = 20 * MIB
     old = _interrupt(data_dir, session_id, config, parts=1)
     zip_path = session_paths(data_dir, session_id).zip
     reexport(data_dir, session_id, zip_path.read_bytes() + os.urandom(1000))
     fault_proxy.throttle_bytes_per_sec = None
+    return session_id, old
+
+
+def test_changed_zip_aborts_old_upload_and_starts_over(data_dir: Path, s3_config: Any,
+                                                       s3_server: S3Server, bucket: str,
+                                                       fault_proxy: FaultProxy) -> None:
+    config = s3_config(endpoint_url=fault_proxy.endpoint_url, concurrency=1)
+    session_id, old = _changed_after_one_part(data_dir, config, fault_proxy)
     done = upload_session(data_dir, session_id, config, UploadStateStore(data_dir), ProgressLog(),
                           threading.Event())
     client = s3_server.client()
     open_ids = [u["UploadId"] for u in client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])]
     assert old.multipart.upload_id not in open_ids
     assert fault_proxy.stats().requests["AbortMultipartUpload"] == 1
-    assert client.get_object(Bucket=bucket, Key=str(done.s3_key))["Body"].read() == zip_path.read_bytes()
+    assert client.get_object(Bucket=bucket, Key=str(done.s3_key))["Body"].read() == \
+        zip_bytes(data_dir, session_id)
 
 
 def reexport(data_dir: Path, session_id: str, data: bytes) -> None:
@@ -217,12 +226,7 @@ def test_changed_zip_retries_an_abort_that_failed_for_a_moment(data_dir: Path, s
                                                                fault_proxy: FaultProxy) -> None:
     # A server still writing the stopped attempt's part may fail the abort once (moto: HTTP 500).
     config = s3_config(endpoint_url=fault_proxy.endpoint_url, concurrency=1)
-    session_id = session_with_zip(data_dir, 16 * MIB)
-    fault_proxy.throttle_bytes_per_sec = 20 * MIB
-    old = _interrupt(data_dir, session_id, config, parts=1)
-    zip_path = session_paths(data_dir, session_id).zip
-    reexport(data_dir, session_id, zip_path.read_bytes() + os.urandom(1000))
-    fault_proxy.throttle_bytes_per_sec = None
+    session_id, old = _changed_after_one_part(data_dir, config, fault_proxy)
     fault_proxy.reset_stats()
     fault_proxy.inject(Fault.error(500, "InternalError"), times=1, only="AbortMultipartUpload")
     done = upload_session(data_dir, session_id, config, UploadStateStore(data_dir), ProgressLog(),
