@@ -70,6 +70,7 @@ class RecordOutbox:
         # on, without reading every session's state again.
         self._seen: set[str] = set()
         self._busy = False
+        self._resuming = 0  # resume scans still reading the data folder
         self._thread: threading.Thread | None = None
         self._listeners: list[RecordListener] = []
         self._stopping = False
@@ -94,17 +95,33 @@ class RecordOutbox:
         self.poke(session_id)
 
     def resume(self) -> None:
-        """Queue every record still pending on disk (the queue owner's start)."""
-        found = []
-        for paths in iter_session_paths(self.data_dir):
-            try:
-                state = self.store.get(paths.session_id)
-            except StateDamaged:
-                continue
-            if state is not None and state.file_record is not None and state.file_record.pending:
-                found.append(paths.session_id)
-        for session_id in found:
-            self.poke(session_id)
+        """Queue every record still pending on disk (the queue owner's start). The scan reads
+        every session's state, so it runs on a thread of its own, never the caller's (the
+        window's start); `settle` waits for it."""
+        with self._wake:
+            self._stopping = False  # a new start of the queue owner
+            self._resuming += 1
+        threading.Thread(target=self._resume_scan, name="file-records-resume", daemon=True).start()
+
+    def _resume_scan(self) -> None:
+        try:
+            for paths in iter_session_paths(self.data_dir):
+                try:
+                    state = self.store.get(paths.session_id)
+                except StateDamaged:
+                    continue
+                if state is None or state.file_record is None or not state.file_record.pending:
+                    continue
+                with self._wake:  # (an RLock: poke takes it again)
+                    if self._stopping:  # the owner closed meanwhile: the rest waits on disk
+                        break
+                    self.poke(paths.session_id)
+        except Exception:  # a scan that fails leaves the records on disk for the next start
+            log.exception("looking for file records to send failed")
+        finally:
+            with self._wake:
+                self._resuming -= 1
+                self._wake.notify_all()
 
     def poke(self, session_id: str) -> None:
         with self._wake:
@@ -149,7 +166,7 @@ class RecordOutbox:
     # ---- the sender thread ----------------------------------------------------------------
 
     def _due_soon(self) -> bool:
-        return bool(self._pending)
+        return bool(self._pending) or self._resuming > 0
 
     def _run(self) -> None:
         while True:
